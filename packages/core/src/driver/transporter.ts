@@ -1,0 +1,291 @@
+/**
+ * The transporter: checks options, prepares messages, opens sessions through the
+ * adapter's connector and turns their outcome into results and errors. It owns no socket
+ * code; see `session.ts` for one connection and `transaction.ts` for one message.
+ */
+import type { Credentials } from '../auth/index.js';
+import { utf8Bytes } from '../base64.js';
+import { checkAddress } from '../commands.js';
+import { inspectMessage } from '../data-encoder.js';
+import { SmtpError, SmtpUsageError } from '../errors.js';
+import {
+  DEFAULT_COMMAND_TIMEOUT_MS,
+  DEFAULT_CONNECTION_TIMEOUT_MS,
+  DEFAULT_DATA_TIMEOUT_MS,
+  DEFAULT_GREETING_TIMEOUT_MS,
+} from '../limits.js';
+import { composeMessage } from '../message/compose.js';
+import type { TranscriptSink } from '../transcript/entry.js';
+import { TranscriptRecorder } from '../transcript/recorder.js';
+import { SecretScanner } from '../transcript/redact.js';
+import type {
+  MessageInput,
+  RawMessage,
+  SendResult,
+  Transporter,
+  TransporterEnvironment,
+  TransporterOptions,
+  VerifyResult,
+} from './options.js';
+import { Session, type SessionSettings } from './session.js';
+import { checkLineLength, type PreparedMessage, sendTransaction } from './transaction.js';
+import { validateOptions } from './validate-options.js';
+
+/** Bytes handed to the encoder at a time, so no chunk grows large in memory. */
+const CHUNK_BYTES = 64 * 1024;
+
+/**
+ * Create a transporter from options and the adapter's environment.
+ * @example
+ * const transporter = createTransporter({ host: 'smtp.example.test', port: 587 }, environment);
+ */
+export function createTransporter(
+  options: TransporterOptions,
+  environment: TransporterEnvironment,
+): Transporter {
+  validateOptions(options);
+  const scanner = new SecretScanner(secretsOf(options));
+  const settings = sessionSettings(options, scanner);
+  const sinks = collectSinks(options, environment);
+
+  const openSession = async (): Promise<Session> => {
+    const session = new Session(settings, environment, sinks, scanner);
+    try {
+      await session.open();
+    } catch (error) {
+      throw await failSession(session, error);
+    }
+    return session;
+  };
+
+  return {
+    async send(input: MessageInput): Promise<SendResult> {
+      let prepared: PreparedMessage;
+      try {
+        prepared = prepareMessage(input, environment);
+      } catch (error) {
+        recordInputError(environment, sinks, error);
+        throw error;
+      }
+
+      const started = environment.clock.now();
+      const session = await openSession();
+      try {
+        const result = await sendTransaction(session, prepared, settings);
+        await session.quit();
+        result.timings.total = environment.clock.now() - started;
+        return result;
+      } catch (error) {
+        throw await failSession(session, error);
+      }
+    },
+
+    async verify(): Promise<VerifyResult> {
+      const session = await openSession();
+      const capabilities = session.client.capabilities;
+      await session.quit();
+      return {
+        greeting: session.greeting,
+        extensions: [...(capabilities?.extensions.keys() ?? [])],
+        authMechanisms: [...(capabilities?.authMechanisms ?? [])],
+        tls: session.tlsDetails,
+        authenticated: session.authenticated,
+      };
+    },
+
+    async close(): Promise<void> {
+      await Promise.all(sinks.map((sink) => sink.flush()));
+    },
+  };
+}
+
+/** QUIT where the server still listens, close, attach the transcript tail, flush sinks. */
+async function failSession(session: Session, error: unknown): Promise<unknown> {
+  await session.quit();
+  if (error instanceof SmtpError) error.transcript = session.transcriptTail();
+  return error;
+}
+
+function secretsOf(options: TransporterOptions): { user?: string; pass?: string; tokens: string[] } {
+  const auth = options.auth;
+  const tokens = typeof auth?.accessToken === 'string' ? [auth.accessToken] : [];
+  return { user: auth?.user, pass: auth?.pass, tokens };
+}
+
+function sessionSettings(options: TransporterOptions, scanner: SecretScanner): SessionSettings {
+  const secure = options.secure ?? options.port === 465;
+  const auth = options.auth;
+  const settings: SessionSettings = {
+    host: options.host,
+    port: options.port ?? (secure ? 465 : 587),
+    secure,
+    startTls: options.startTls ?? 'opportunistic',
+    allowInsecureAuth: options.allowInsecureAuth ?? false,
+    tls: options.tls ?? {},
+    clientName: options.clientName,
+    connectionTimeout: options.connectionTimeout ?? DEFAULT_CONNECTION_TIMEOUT_MS,
+    greetingTimeout: options.greetingTimeout ?? DEFAULT_GREETING_TIMEOUT_MS,
+    commandTimeout: options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT_MS,
+    dataTimeout: options.dataTimeout ?? DEFAULT_DATA_TIMEOUT_MS,
+    logBody: options.logBody ?? 'none',
+    lmtp: options.lmtp ?? false,
+  };
+  if (auth) {
+    settings.credentials = async () => {
+      const credentials: Credentials & { method?: string } = { user: auth.user };
+      if (auth.pass !== undefined) credentials.pass = auth.pass;
+      if (auth.method !== undefined) credentials.method = auth.method;
+      if (auth.accessToken !== undefined) {
+        const token =
+          typeof auth.accessToken === 'function' ? await auth.accessToken() : auth.accessToken;
+        if (typeof token !== 'string' || token === '') {
+          throw new SmtpUsageError('Invalid auth.accessToken: the function returned no token string');
+        }
+        // A fresh token joins the secrets before anything can log it.
+        scanner.update({ ...secretsOf(options), tokens: [...secretsOf(options).tokens, token] });
+        credentials.accessToken = token;
+      }
+      return credentials;
+    };
+  }
+  return settings;
+}
+
+function collectSinks(options: TransporterOptions, environment: TransporterEnvironment): TranscriptSink[] {
+  const sinks: TranscriptSink[] = [];
+  if (options.transcriptSink) sinks.push(options.transcriptSink);
+  const format = options.logFormat ?? 'text';
+  if (options.logFile && environment.openLogFile) {
+    sinks.push(environment.openLogFile(options.logFile, format));
+  }
+
+  // The global log is looked up per write so that switching it on later takes effect.
+  if (environment.globalLogFile && environment.openLogFile) {
+    const open = environment.openLogFile;
+    const lookup = environment.globalLogFile;
+    sinks.push({
+      write(entries) {
+        const path = lookup();
+        if (path && path !== options.logFile) open(path, 'text').write(entries);
+      },
+      async flush() {
+        const path = lookup();
+        if (path && path !== options.logFile) await open(path, 'text').flush();
+      },
+    });
+  }
+  return sinks;
+}
+
+/** Record why a message was refused before connecting, so the log shows it too. */
+function recordInputError(environment: TransporterEnvironment, sinks: TranscriptSink[], error: unknown): void {
+  const recorder = new TranscriptRecorder({
+    now: () => environment.clock.now(),
+    processId: environment.processId,
+    connectionId: 0,
+  });
+  recorder.add('event', `Message rejected before connecting: ${(error as Error).message}`);
+  const entries = recorder.take();
+  for (const sink of sinks) sink.write(entries);
+}
+
+function isRaw(input: MessageInput): input is RawMessage {
+  return typeof input === 'object' && input !== null && 'raw' in input;
+}
+
+/** Turn a message input into envelope, body chunks and facts, checking it on the way. */
+function prepareMessage(input: MessageInput, environment: TransporterEnvironment): PreparedMessage {
+  if (typeof input !== 'object' || input === null) {
+    throw new SmtpUsageError('Invalid message: expected { from, to, subject, text } or { envelope, raw }');
+  }
+  if (!isRaw(input)) {
+    let composed: ReturnType<typeof composeMessage>;
+    try {
+      const domain = domainOf(input.envelope?.from ?? input.from);
+      const composeOptions: Parameters<typeof composeMessage>[1] = {
+        messageIdDomain: domain,
+        now: environment.clock.now(),
+      };
+      if (environment.randomBytes) composeOptions.randomBytes = environment.randomBytes;
+      composed = composeMessage(input, composeOptions);
+    } catch (error) {
+      if (error instanceof SmtpError) throw error;
+      throw new SmtpUsageError((error as Error).message, { cause: error });
+    }
+    const facts = inspectMessage(composed.bytes);
+    return prepared(composed.envelope.from, composed.envelope.to, composed.messageId, composed.bytes, facts);
+  }
+
+  const envelope = input.envelope;
+  if (typeof envelope !== 'object' || envelope === null) {
+    throw new SmtpUsageError('Invalid message: a raw message needs envelope: { from, to }');
+  }
+  const from = checkAddress(envelope.from, 'envelope.from', true);
+  const to = (Array.isArray(envelope.to) ? envelope.to : [envelope.to]).map((address, index) =>
+    checkAddress(address, `envelope.to[${index}]`),
+  );
+  if (to.length === 0) throw new SmtpUsageError('Invalid envelope.to: at least one recipient is needed');
+
+  const raw = input.raw;
+  if (typeof raw === 'string' || raw instanceof Uint8Array) {
+    const bytes = typeof raw === 'string' ? utf8Bytes(raw) : raw;
+    const facts = inspectMessage(bytes);
+    checkLineLength(facts.maxLineLength, facts.maxLine);
+    return prepared(from, to, messageIdOf(bytes), bytes, facts);
+  }
+  if (raw && (Symbol.asyncIterator in raw || Symbol.iterator in raw)) {
+    return {
+      from,
+      to,
+      messageId: null,
+      size: null,
+      eightBit: null,
+      chunks: () => toByteChunks(raw),
+    };
+  }
+  throw new SmtpUsageError('Invalid message.raw: expected a string, a Uint8Array or an iterable of chunks');
+}
+
+function prepared(
+  from: string,
+  to: string[],
+  messageId: string | null,
+  bytes: Uint8Array,
+  facts: ReturnType<typeof inspectMessage>,
+): PreparedMessage {
+  return {
+    from,
+    to,
+    messageId,
+    size: facts.size,
+    eightBit: facts.eightBit,
+    chunks: function* () {
+      for (let offset = 0; offset < bytes.length; offset += CHUNK_BYTES) {
+        yield bytes.subarray(offset, offset + CHUNK_BYTES);
+      }
+    },
+  };
+}
+
+async function* toByteChunks(
+  raw: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
+): AsyncIterable<Uint8Array> {
+  for await (const chunk of raw as AsyncIterable<Uint8Array | string>) {
+    yield typeof chunk === 'string' ? utf8Bytes(chunk) : chunk;
+  }
+}
+
+function domainOf(address: unknown): string {
+  const text = typeof address === 'string' ? address : (address as { address?: string })?.address;
+  const at = typeof text === 'string' ? text.lastIndexOf('@') : -1;
+  return at > 0 ? text!.slice(at + 1).replace(/[^A-Za-z0-9.-]/g, '') || 'localhost' : 'localhost';
+}
+
+/** Message-ID header of a raw message, looked up in the header section only. */
+function messageIdOf(bytes: Uint8Array): string | null {
+  const head = new TextDecoder().decode(bytes.subarray(0, Math.min(bytes.length, 16384)));
+  const headerEnd = head.search(/\r?\n\r?\n/);
+  const headers = headerEnd === -1 ? head : head.slice(0, headerEnd);
+  const match = /^message-id:\s*(<[^>\r\n]*>)/im.exec(headers);
+  return match?.[1] ?? null;
+}

@@ -1,0 +1,148 @@
+/**
+ * Checking transporter options before anything connects. Every problem is an error that
+ * names the option, the value and what is expected, including the unit.
+ */
+import { checkClientName } from '../commands.js';
+import { SmtpUsageError } from '../errors.js';
+import type { TransporterOptions } from './options.js';
+
+const OPTION_NAMES = new Set([
+  'host',
+  'port',
+  'secure',
+  'startTls',
+  'auth',
+  'allowInsecureAuth',
+  'tls',
+  'clientName',
+  'connectionTimeout',
+  'greetingTimeout',
+  'commandTimeout',
+  'dataTimeout',
+  'logFile',
+  'logFormat',
+  'logBody',
+  'transcriptSink',
+  'lmtp',
+]);
+const AUTH_NAMES = new Set(['user', 'pass', 'accessToken', 'method']);
+const TLS_NAMES = new Set(['ca', 'servername', 'rejectUnauthorized', 'minVersion']);
+
+function invalid(name: string, value: unknown, expected: string): SmtpUsageError {
+  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  return new SmtpUsageError(`Invalid option ${name}: got ${shown}, expected ${expected}`);
+}
+
+/** Closest known name, for the hint on a misspelled option. */
+function suggest(name: string, known: Set<string>): string {
+  const lower = name.toLowerCase();
+  const match = [...known].find(
+    (candidate) => candidate.toLowerCase() === lower || candidate.toLowerCase().startsWith(lower.slice(0, 4)),
+  );
+  return match ? ` (did you mean ${match}?)` : '';
+}
+
+function checkNames(value: object, known: Set<string>, prefix: string): void {
+  for (const name of Object.keys(value)) {
+    if (!known.has(name)) {
+      throw new SmtpUsageError(
+        `Unknown option ${prefix}${name}${suggest(name, known)}: known options are ${[...known].join(', ')}`,
+      );
+    }
+  }
+}
+
+function checkTimeout(options: TransporterOptions, name: keyof TransporterOptions): void {
+  const value = options[name];
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw invalid(name, value, 'a positive number of milliseconds');
+  }
+}
+
+function checkOneOf(name: string, value: unknown, allowed: readonly string[]): void {
+  if (value !== undefined && !allowed.includes(value as string)) {
+    throw invalid(name, value, allowed.map((item) => `'${item}'`).join(', '));
+  }
+}
+
+/** Throw a usage error for the first invalid option. */
+export function validateOptions(options: TransporterOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new SmtpUsageError('Invalid options: expected an object with at least host');
+  }
+  checkNames(options, OPTION_NAMES, '');
+  if (typeof options.host !== 'string' || options.host.trim() === '' || /[\s/]/.test(options.host)) {
+    throw invalid('host', options.host, 'a host name or IP address such as smtp.example.com');
+  }
+  const port = options.port;
+  if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {
+    throw invalid('port', port, 'an integer from 1 to 65535');
+  }
+  for (const name of ['secure', 'allowInsecureAuth', 'lmtp'] as const) {
+    const value = options[name as keyof TransporterOptions];
+    if (value !== undefined && typeof value !== 'boolean') throw invalid(name, value, 'true or false');
+  }
+  checkOneOf('startTls', options.startTls, ['opportunistic', 'required', 'never']);
+  checkOneOf('logFormat', options.logFormat, ['text', 'jsonl']);
+  checkOneOf('logBody', options.logBody, ['none', 'headers', 'full']);
+  for (const name of ['connectionTimeout', 'greetingTimeout', 'commandTimeout', 'dataTimeout'] as const) {
+    checkTimeout(options, name);
+  }
+  if (options.logFile !== undefined && (typeof options.logFile !== 'string' || options.logFile === '')) {
+    throw invalid('logFile', options.logFile, 'a file path');
+  }
+  if (options.clientName !== undefined) checkClientName(options.clientName);
+  if (options.secure && options.startTls === 'required') {
+    throw new SmtpUsageError(
+      "Invalid options: secure: true already encrypts from the first byte, so startTls: 'required' " +
+        'does not apply; drop one of them',
+    );
+  }
+  checkAuth(options);
+  checkTls(options);
+}
+
+function checkAuth(options: TransporterOptions): void {
+  const auth = options.auth;
+  if (auth === undefined) return;
+  if (typeof auth !== 'object' || auth === null) throw invalid('auth', auth, 'an object { user, pass }');
+  checkNames(auth, AUTH_NAMES, 'auth.');
+  if (typeof auth.user !== 'string') {
+    throw new SmtpUsageError('Invalid option auth.user: expected the login name as a string');
+  }
+  const hasPass = auth.pass !== undefined;
+  const hasToken = auth.accessToken !== undefined;
+  if (hasPass && typeof auth.pass !== 'string') {
+    // The value itself is a secret, so only its type is named.
+    throw new SmtpUsageError(`Invalid option auth.pass: expected a string, got ${typeof auth.pass}`);
+  }
+  if (hasToken && typeof auth.accessToken !== 'string' && typeof auth.accessToken !== 'function') {
+    throw new SmtpUsageError(
+      `Invalid option auth.accessToken: expected a string or a function, got ${typeof auth.accessToken}`,
+    );
+  }
+  if (!hasPass && !hasToken) {
+    throw new SmtpUsageError('Invalid option auth: give auth.pass or auth.accessToken');
+  }
+  if (auth.method !== undefined && typeof auth.method !== 'string') {
+    throw invalid('auth.method', auth.method, 'a SASL mechanism name such as PLAIN');
+  }
+}
+
+function checkTls(options: TransporterOptions): void {
+  const tls = options.tls;
+  if (tls === undefined) return;
+  if (typeof tls !== 'object' || tls === null) throw invalid('tls', tls, 'an object');
+  checkNames(tls, TLS_NAMES, 'tls.');
+  if (tls.rejectUnauthorized !== undefined && typeof tls.rejectUnauthorized !== 'boolean') {
+    throw invalid('tls.rejectUnauthorized', tls.rejectUnauthorized, 'true or false');
+  }
+  const caList = tls.ca === undefined ? [] : Array.isArray(tls.ca) ? tls.ca : [tls.ca];
+  if (caList.some((item) => typeof item !== 'string' || !item.includes('BEGIN CERTIFICATE'))) {
+    throw new SmtpUsageError(
+      'Invalid option tls.ca: expected PEM text (-----BEGIN CERTIFICATE-----), or a list of them; ' +
+        'read the file first, for example with readFileSync(path, "utf8")',
+    );
+  }
+}

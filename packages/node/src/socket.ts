@@ -1,0 +1,179 @@
+/**
+ * `SocketLike` over a Node `net.Socket` or `tls.TLSSocket`: pull-based reads from a bounded
+ * queue, writes that honour backpressure, and an idempotent close. It never parses SMTP;
+ * bytes go to core exactly as they arrived.
+ */
+import type * as net from 'node:net';
+import type { SocketLike, TlsSocketResult, TlsUpgradeOptions } from '@mailwire/core';
+import { upgradeTls } from './tls.js';
+
+/** Queued bytes above which the socket is paused until `read()` catches up. */
+const MAX_QUEUED_BYTES = 256 * 1024;
+
+/** Time between `end()` and `destroy()` in `close()`, so a final QUIT can still leave. */
+const CLOSE_GRACE_MS = 1000;
+
+interface PendingRead {
+  resolve(chunk: Uint8Array | null): void;
+  reject(error: Error): void;
+}
+
+/** `SocketLike` over a connected Node socket. */
+export class NodeSocket implements SocketLike {
+  readonly localAddress: string | undefined;
+  readonly remoteAddress: string | undefined;
+
+  #socket: net.Socket;
+  #queue: Buffer[] = [];
+  #queuedBytes = 0;
+  #readers: PendingRead[] = [];
+  #ended = false;
+  #error: Error | null = null;
+  #closed = false;
+  #detached = false;
+  #upgrading = false;
+
+  readonly #onData = (chunk: Buffer) => this.#receive(chunk);
+  readonly #onEnd = () => this.#finish();
+  readonly #onError = (error: Error) => this.#fail(error);
+
+  constructor(socket: net.Socket) {
+    this.#socket = socket;
+    this.localAddress = socket.localAddress;
+    this.remoteAddress = socket.remoteAddress;
+    socket.on('data', this.#onData);
+    socket.on('end', this.#onEnd);
+    socket.on('close', this.#onEnd);
+    socket.on('error', this.#onError);
+  }
+
+  read(): Promise<Uint8Array | null> {
+    const chunk = this.#queue.shift();
+    if (chunk !== undefined) {
+      this.#queuedBytes -= chunk.length;
+      if (this.#queuedBytes < MAX_QUEUED_BYTES && this.#socket.isPaused()) this.#socket.resume();
+      return Promise.resolve(chunk);
+    }
+    if (this.#error) return Promise.reject(this.#error);
+    if (this.#ended || this.#closed || this.#detached) return Promise.resolve(null);
+
+    return new Promise((resolve, reject) => this.#readers.push({ resolve, reject }));
+  }
+
+  write(bytes: Uint8Array): Promise<void> {
+    if (this.#error) return Promise.reject(this.#error);
+    if (this.#closed || this.#detached || this.#socket.destroyed || !this.#socket.writable) {
+      return Promise.reject(closedError());
+    }
+
+    if (this.#socket.write(bytes)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const settle = (error?: Error) => {
+        this.#socket.off('drain', onDrain);
+        this.#socket.off('error', onError);
+        this.#socket.off('close', onClose);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onDrain = () => settle();
+      const onError = (error: Error) => settle(error);
+      const onClose = () => settle(closedError());
+      this.#socket.on('drain', onDrain);
+      this.#socket.on('error', onError);
+      this.#socket.on('close', onClose);
+    });
+  }
+
+  async upgradeTls(options: TlsUpgradeOptions): Promise<TlsSocketResult> {
+    const plain = this.#detach();
+    this.#upgrading = true;
+    try {
+      const { socket, details } = await upgradeTls(plain, options);
+      return { socket: new NodeSocket(socket), details };
+    } finally {
+      this.#upgrading = false;
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#resolveReaders(null);
+
+    const socket = this.#socket;
+    // After a finished upgrade the TLS socket owns the connection and closing the plain one
+    // would tear it down, but a handshake still running is aborted.
+    if (this.#detached) {
+      if (this.#upgrading) socket.destroy();
+      return;
+    }
+    if (socket.destroyed) return;
+    socket.end();
+    const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  }
+
+  /**
+   * Stop reading and hand the raw socket over, for a TLS handshake. Chunks still queued are
+   * dropped because RFC 3207 §6 forbids using anything received before the handshake after
+   * it. This object then reads as ended and rejects writes.
+   */
+  #detach(): net.Socket {
+    const socket = this.#socket;
+    this.#detached = true;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    this.#resolveReaders(null);
+
+    socket.off('data', this.#onData);
+    socket.off('end', this.#onEnd);
+    socket.off('close', this.#onEnd);
+    socket.off('error', this.#onError);
+    // Errors now belong to whoever takes the socket over; this listener only keeps an error
+    // emitted in between from crashing the process.
+    socket.on('error', ignoreError);
+    // Node feeds bytes still buffered in the plain socket into the TLS layer, so read them
+    // out here and drop them too.
+    socket.pause();
+    let discarded: unknown = socket.read();
+    while (discarded !== null) discarded = socket.read();
+    return socket;
+  }
+
+  #receive(chunk: Buffer): void {
+    if (this.#closed) return;
+    const reader = this.#readers.shift();
+    if (reader) {
+      reader.resolve(chunk);
+      return;
+    }
+
+    this.#queue.push(chunk);
+    this.#queuedBytes += chunk.length;
+    if (this.#queuedBytes >= MAX_QUEUED_BYTES) this.#socket.pause();
+  }
+
+  #finish(): void {
+    this.#ended = true;
+    this.#resolveReaders(null);
+  }
+
+  #fail(error: Error): void {
+    if (this.#closed) return;
+    this.#error ??= error;
+    const readers = this.#readers.splice(0);
+    for (const reader of readers) reader.reject(error);
+  }
+
+  #resolveReaders(value: null): void {
+    const readers = this.#readers.splice(0);
+    for (const reader of readers) reader.resolve(value);
+  }
+}
+
+function closedError(): Error {
+  return Object.assign(new Error('Write failed: the connection is closed'), { code: 'EPIPE' });
+}
+
+function ignoreError(): void {}
