@@ -14,7 +14,7 @@ import {
   type SMTPServerOptions,
   type SMTPServerSession,
 } from 'smtp-server';
-import { testCertificates } from './certs.js';
+import { testCertificates } from './certs.ts';
 
 export interface TestServerOptions {
   /** Implicit TLS on connect, with the test server certificate. Default false. */
@@ -38,17 +38,24 @@ export interface TestServerOptions {
   size?: number;
   /** Speak LMTP instead of SMTP (LHLO, one reply per recipient after DATA). */
   lmtp?: boolean;
-  /** Any other `smtp-server` option, for example `{ hideENHANCEDSTATUSCODES: false }`. */
+  /**
+   * Any other `smtp-server` option, for example `{ hideENHANCEDSTATUSCODES: false }`. The
+   * handlers `onAuth`, `onRcptTo` and `onData` stay the test server's own.
+   */
   extra?: Partial<SMTPServerOptions>;
 }
 
 export interface ReceivedMessage {
-  /** Envelope sender; empty for the null sender `<>`. */
+  /** Envelope sender, empty for the null sender `<>`. */
   from: string;
   /** Envelope recipients the server accepted. */
   to: string[];
   /** Message bytes as received, after the server removed the dot-stuffing. */
   raw: Buffer;
+  /** smtp-server's id of the connection that carried the message. */
+  sessionId: string;
+  /** smtp-server's envelope, with the MAIL and RCPT parameters it parsed (DSN, REQUIRETLS). */
+  envelope: SMTPServerSession['envelope'];
 }
 
 export interface TestSmtpServer {
@@ -56,7 +63,7 @@ export interface TestSmtpServer {
   port: number;
   /** Messages accepted so far, in the order their DATA finished. */
   messages: ReceivedMessage[];
-  /** Resolve with the messages once at least `count` have arrived; reject after `timeoutMs`. */
+  /** Resolve once `count` messages have arrived, or reject after `timeoutMs`. */
   waitForMessages(count: number, timeoutMs?: number): Promise<ReceivedMessage[]>;
   close(): Promise<void>;
 }
@@ -76,7 +83,12 @@ const DEFAULT_WAIT_MS = 5000;
 /** Milliseconds `close()` waits for open sessions before the server ends them. */
 const CLOSE_TIMEOUT_MS = 200;
 
-/** Start an SMTP server on 127.0.0.1 and a free port. */
+/**
+ * Start an SMTP server on 127.0.0.1 and a free port.
+ * NOTE: smtp-server 3.21 waits 100 ms before it greets each connection (its check for clients
+ * that talk too early), so every new connection costs that much. Do not measure throughput
+ * with this server.
+ */
 export async function startSmtpServer(options: TestServerOptions = {}): Promise<TestSmtpServer> {
   const messages: ReceivedMessage[] = [];
   const arrivals = new Set<() => void>();
@@ -225,6 +237,8 @@ async function collectMessage(
     from: mailFrom === false ? '' : mailFrom.address,
     to: rcptTo.map((recipient) => recipient.address),
     raw: Buffer.concat(chunks),
+    sessionId: session.id,
+    envelope: session.envelope,
   };
 }
 

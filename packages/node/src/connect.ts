@@ -4,7 +4,7 @@
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import type { ConnectOptions, ConnectResult, Connector } from '@mailwire/core';
+import type { ConnectOptions, Connector, ConnectResult } from '@mailwire/core';
 import { NodeSocket } from './socket.js';
 import { buildTlsSettings, describeTls, tlsError, waitForSecureConnect } from './tls.js';
 
@@ -35,7 +35,7 @@ async function connectPlain({ host, port }: ConnectOptions): Promise<ConnectResu
     throw connectionError(error, host, port);
   }
 
-  // SMTP exchanges many short lines; Nagle's algorithm would hold each one back.
+  // SMTP exchanges many short lines, which Nagle's algorithm would hold back.
   socket.setNoDelay(true);
   return { socket: new NodeSocket(socket) };
 }
@@ -51,7 +51,7 @@ async function connectTls({ host, port, tls: tlsOptions }: ConnectOptions): Prom
     throw tlsError(error, target, settings.identity);
   }
 
-  // Errors before TCP is up are connection failures; later ones belong to the handshake.
+  // Errors before TCP is up are connection failures, and later ones belong to the handshake.
   let tcpConnected = false;
   socket.once('connect', () => {
     tcpConnected = true;

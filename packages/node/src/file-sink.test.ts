@@ -105,7 +105,9 @@ describe('openLogFile', () => {
     const path = freshPath();
     const sink = openLogFile(path, 'jsonl');
 
-    sink.write(Array.from({ length: 500 }, (_, index) => entry(`RCPT TO:<r${index}@example.test>`)));
+    sink.write(
+      Array.from({ length: 500 }, (_, index) => entry(`RCPT TO:<r${index}@example.test>`)),
+    );
     await sink.flush();
 
     expect(readJsonLines(path)).toHaveLength(500);
@@ -130,7 +132,9 @@ describe('openLogFile', () => {
     const stem = path.slice(0, -'.log'.length);
     const names = readdirSync(directory).filter((name) => name.startsWith('rotating-'));
     expect(names.sort()).toEqual(
-      [`${stem}.log`, `${stem}_1.log`, `${stem}_2.log`].map((file) => file.slice(directory.length + 1)),
+      [`${stem}.log`, `${stem}_1.log`, `${stem}_2.log`].map((file) =>
+        file.slice(directory.length + 1),
+      ),
     );
     for (const file of [path, `${stem}_1.log`, `${stem}_2.log`]) {
       expect(statSync(file).size).toBeLessThanOrEqual(1000);
@@ -142,9 +146,30 @@ describe('openLogFile', () => {
     const older = readJsonLines(`${stem}_1.log`).map((line) => line.counter);
     const current = readJsonLines(path).map((line) => line.counter);
     expect([...oldest, ...older, ...current]).toEqual(
-      Array.from({ length: oldest.length + older.length + current.length }, (_, i) => oldest[0]! + i),
+      Array.from(
+        { length: oldest.length + older.length + current.length },
+        (_, i) => oldest[0]! + i,
+      ),
     );
     expect(current.at(-1)).toBe(60);
+  });
+
+  it('starts the file again when maxFiles is 0', async () => {
+    const path = freshPath('single');
+    const sink = openLogFile(path, 'jsonl', { maxBytes: 400, maxFiles: 0 });
+
+    for (let index = 0; index < 10; index += 1) sink.write([entry(`NOOP ${index}`)]);
+    await sink.flush();
+
+    const names = readdirSync(directory).filter((name) => name.startsWith('single-'));
+    expect(names).toHaveLength(1);
+    expect(readJsonLines(path).at(-1)?.counter).toBe(10);
+    expect(statSync(path).size).toBeLessThanOrEqual(400);
+  });
+
+  it('rejects invalid rotation options', () => {
+    expect(() => openLogFile(freshPath(), 'text', { maxBytes: 0 })).toThrow(/Invalid maxBytes/);
+    expect(() => openLogFile(freshPath(), 'text', { maxFiles: -1 })).toThrow(/Invalid maxFiles/);
   });
 
   it('rejects an unknown format', () => {

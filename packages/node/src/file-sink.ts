@@ -4,8 +4,16 @@
  * event-loop turn, and a failing disk never throws into the SMTP code: it is reported once
  * per file as a process warning.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
-import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
+import {
+  closeSync,
+  fdatasync,
+  fstatSync,
+  ftruncateSync,
+  openSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { extname, resolve } from 'node:path';
 import {
   formatJsonLine,
@@ -43,7 +51,7 @@ let globalPath: string | undefined;
 
 /**
  * Open a transcript sink that appends to the file at `path`, creating it with mode 0600.
- * Sinks opened on the same resolved path share one writer and one counter; rotation options
+ * Sinks opened on the same resolved path share one writer and one counter. Rotation options
  * given here replace the ones that writer had.
  */
 export function openLogFile(
@@ -89,23 +97,22 @@ function lineFormatter(format: LogFormat): FormatLine {
   throw new TypeError(`Invalid log format: ${String(format)} (expected 'text' or 'jsonl')`);
 }
 
-/** Appends formatted lines to one file, in batches, with optional rotation. */
+/**
+ * Appends formatted lines to one file, in batches, with optional rotation.
+ * NOTE: each batch is one synchronous write. That costs much less CPU than an asynchronous
+ * write per batch, but a stalled disk (a hung network mount) stalls the event loop too.
+ */
 class LogFileWriter {
   readonly path: string;
   #maxBytes = Number.POSITIVE_INFINITY;
   #maxFiles = DEFAULT_MAX_FILES;
 
+  // NOTE: the counter starts at 1 in each process, so a file that several processes or runs
+  // append to repeats numbers. The process id on each line tells them apart.
   #counter = 0;
   #pending: string[] = [];
-  /** Lines written to the file or dropped after a failure, in counter order. */
-  #settled = 0;
-  /** Lines of the batch being written now. */
-  #inFlight = 0;
-  #flushWaiters: Array<{ target: number; resolve: () => void }> = [];
-
   #scheduled = false;
-  #draining: Promise<void> | null = null;
-  #handle: FileHandle | null = null;
+  #fd: number | null = null;
   #size = 0;
   #failureReported = false;
 
@@ -121,8 +128,8 @@ class LogFileWriter {
     if (maxFiles !== undefined && !(maxFiles >= 0)) {
       throw new RangeError(`Invalid maxFiles for log file ${this.path}: ${maxFiles}`);
     }
-    if (options.maxBytes !== undefined) this.#maxBytes = options.maxBytes;
-    if (options.maxFiles !== undefined) this.#maxFiles = Math.max(0, Math.floor(options.maxFiles));
+    if (maxBytes !== undefined) this.#maxBytes = maxBytes;
+    if (maxFiles !== undefined) this.#maxFiles = Math.floor(maxFiles);
   }
 
   append(entries: readonly TranscriptEntry[], formatLine: FormatLine): void {
@@ -134,164 +141,117 @@ class LogFileWriter {
     } catch (error) {
       this.#reportFailure(error);
     }
-    this.#schedule();
-  }
-
-  async flush(): Promise<void> {
-    const target = this.#settled + this.#pending.length + this.#inFlight;
-    if (target > this.#settled) {
-      await new Promise<void>((resolveFlush) => {
-        this.#flushWaiters.push({ target, resolve: resolveFlush });
-        this.#startDrain();
-      });
-    }
-
-    const handle = this.#handle;
-    if (handle === null) return;
-    try {
-      await handle.datasync();
-    } catch (error) {
-      this.#reportFailure(error);
-    }
-  }
-
-  /** Write what is still buffered synchronously; for the process 'exit' event only. */
-  writePendingSync(): void {
-    if (this.#pending.length === 0) return;
-    const text = joinLines(this.#pending);
-    this.#pending = [];
-
-    // NOTE: a batch still being written asynchronously when process.exit() is called may
-    // land after these lines or not at all. Rotation is skipped here.
-    const openedHere = this.#handle === null;
-    try {
-      const fd = this.#handle?.fd ?? openSync(this.path, 'a', FILE_MODE);
-      writeSync(fd, text);
-      if (openedHere) closeSync(fd);
-    } catch {
-      // Nothing can report it any more: warnings are emitted on a later tick.
-    }
-  }
-
-  #schedule(): void {
     if (this.#scheduled || this.#pending.length === 0) return;
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
-      this.#startDrain();
+      this.writePending();
     });
   }
 
-  #startDrain(): void {
-    if (this.#draining !== null) return;
-    this.#draining = this.#drain().finally(() => {
-      this.#draining = null;
-      // Lines may have arrived while the last batch was being settled.
-      if (this.#pending.length > 0) this.#startDrain();
+  async flush(): Promise<void> {
+    this.writePending();
+    const fd = this.#fd;
+    if (fd === null) return;
+    await new Promise<void>((resolveSync) => {
+      fdatasync(fd, (error) => {
+        if (error) this.#reportFailure(error);
+        resolveSync();
+      });
     });
   }
 
-  async #drain(): Promise<void> {
-    while (this.#pending.length > 0) {
-      const lines = this.#pending;
-      this.#pending = [];
-      this.#inFlight = lines.length;
-      try {
-        await this.#writeLines(lines);
-      } catch (error) {
-        this.#reportFailure(error);
-        await this.#closeHandle();
-      }
-      this.#inFlight = 0;
-      this.#settled += lines.length;
-      this.#resolveFlushWaiters();
+  /**
+   * Write every buffered line now. Called once per event-loop turn, by `flush()` and on
+   * process exit. Lines of a batch that fails are dropped.
+   */
+  writePending(): void {
+    if (this.#pending.length === 0) return;
+    const lines = this.#pending;
+    this.#pending = [];
+    try {
+      if (Number.isFinite(this.#maxBytes)) this.#writeRotating(lines);
+      else this.#writeText(joinLines(lines));
+    } catch (error) {
+      this.#reportFailure(error);
+      this.#closeFile();
     }
   }
 
-  async #writeLines(lines: string[]): Promise<void> {
-    await this.#ensureOpen();
-    if (!Number.isFinite(this.#maxBytes)) {
-      await this.#writeText(joinLines(lines));
-      return;
-    }
-
+  #writeRotating(lines: readonly string[]): void {
+    this.#openFile();
     let batch: string[] = [];
     let batchBytes = 0;
     for (const line of lines) {
       const lineBytes = Buffer.byteLength(line) + 1;
-      const projected = this.#size + batchBytes + lineBytes;
-      if (projected > this.#maxBytes && this.#size + batchBytes > 0) {
-        if (batch.length > 0) await this.#writeText(joinLines(batch));
+      const fileBytes = this.#size + batchBytes;
+      if (fileBytes > 0 && fileBytes + lineBytes > this.#maxBytes) {
+        if (batch.length > 0) this.#writeText(joinLines(batch));
         batch = [];
         batchBytes = 0;
-        await this.#rotate();
+        this.#rotate();
       }
       batch.push(line);
       batchBytes += lineBytes;
     }
-    if (batch.length > 0) await this.#writeText(joinLines(batch));
+    if (batch.length > 0) this.#writeText(joinLines(batch));
   }
 
   /** Write all of `text`; on failure cut the file back so that it ends with a whole line. */
-  async #writeText(text: string): Promise<void> {
-    const handle = await this.#ensureOpen();
+  #writeText(text: string): void {
+    const fd = this.#openFile();
     const bytes = Buffer.from(text);
     const sizeBefore = this.#size;
 
     let offset = 0;
     try {
       while (offset < bytes.length) {
-        const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
-        if (bytesWritten === 0) throw new Error('write returned 0 bytes');
-        offset += bytesWritten;
+        const written = writeSync(fd, bytes, offset, bytes.length - offset);
+        if (written === 0) throw new Error('write returned 0 bytes');
+        offset += written;
       }
     } catch (error) {
-      if (offset > 0) await handle.truncate(sizeBefore).catch(() => undefined);
+      if (offset > 0) truncateQuietly(fd, sizeBefore);
       throw error;
     }
     this.#size += bytes.length;
   }
 
-  async #ensureOpen(): Promise<FileHandle> {
-    if (this.#handle !== null) return this.#handle;
-    const handle = await open(this.path, 'a', FILE_MODE);
+  #openFile(): number {
+    if (this.#fd !== null) return this.#fd;
+    const fd = openSync(this.path, 'a', FILE_MODE);
     try {
-      this.#size = (await handle.stat()).size;
+      this.#size = fstatSync(fd).size;
     } catch (error) {
-      await handle.close().catch(() => undefined);
+      closeSync(fd);
       throw error;
     }
-    this.#handle = handle;
-    return handle;
+    this.#fd = fd;
+    return fd;
   }
 
-  async #rotate(): Promise<void> {
-    await this.#closeHandle();
+  #rotate(): void {
+    this.#closeFile();
     if (this.#maxFiles === 0) {
-      await unlink(this.path).catch(ignoreMissing);
+      renameOrSkip(this.path, undefined);
     } else {
       for (let index = this.#maxFiles - 1; index >= 1; index -= 1) {
-        await rename(rotatedPath(this.path, index), rotatedPath(this.path, index + 1)).catch(
-          ignoreMissing,
-        );
+        renameOrSkip(rotatedPath(this.path, index), rotatedPath(this.path, index + 1));
       }
-      await rename(this.path, rotatedPath(this.path, 1)).catch(ignoreMissing);
+      renameOrSkip(this.path, rotatedPath(this.path, 1));
     }
-    await this.#ensureOpen();
+    // The next write opens a new, empty file.
+    this.#size = 0;
   }
 
-  async #closeHandle(): Promise<void> {
-    const handle = this.#handle;
-    this.#handle = null;
-    if (handle !== null) await handle.close().catch(() => undefined);
-  }
-
-  #resolveFlushWaiters(): void {
-    const waiting = this.#flushWaiters;
-    this.#flushWaiters = [];
-    for (const waiter of waiting) {
-      if (waiter.target <= this.#settled) waiter.resolve();
-      else this.#flushWaiters.push(waiter);
+  #closeFile(): void {
+    const fd = this.#fd;
+    this.#fd = null;
+    if (fd === null) return;
+    try {
+      closeSync(fd);
+    } catch {
+      // The descriptor is gone either way, and the failure that led here is reported.
     }
   }
 
@@ -311,21 +271,35 @@ function joinLines(lines: readonly string[]): string {
   return lines.join('\n') + '\n';
 }
 
-/** `mail.log` with index 2 becomes `mail_2.log`; a name without extension gets `_2` appended. */
+/** Insert `_<index>` before the extension: `mail.log` becomes `mail_2.log`, `mail` `mail_2`. */
 function rotatedPath(path: string, index: number): string {
   const extension = extname(path);
   const stem = extension === '' ? path : path.slice(0, -extension.length);
   return `${stem}_${index}${extension}`;
 }
 
-function ignoreMissing(error: unknown): void {
-  if ((error as { code?: unknown }).code !== 'ENOENT') throw error;
+/** Rename `from` to `to`, or delete it when `to` is undefined. A missing `from` is skipped. */
+function renameOrSkip(from: string, to: string | undefined): void {
+  try {
+    if (to === undefined) unlinkSync(from);
+    else renameSync(from, to);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'ENOENT') throw error;
+  }
+}
+
+function truncateQuietly(fd: number, size: number): void {
+  try {
+    ftruncateSync(fd, size);
+  } catch {
+    // Best effort: the write failure itself is what gets reported.
+  }
 }
 
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on('exit', () => {
-    for (const writer of writers.values()) writer.writePendingSync();
+    for (const writer of writers.values()) writer.writePending();
   });
 }

@@ -1,6 +1,6 @@
 /**
  * mailwire for Node.js: core's API plus the Node connector, clock and log files. Nothing
- * here speaks SMTP; `createTransporter` only hands core what it needs from the runtime.
+ * here speaks SMTP: `createTransporter` only passes core what it needs from the runtime.
  */
 import { randomBytes } from 'node:crypto';
 import {

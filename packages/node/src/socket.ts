@@ -1,6 +1,6 @@
 /**
  * `SocketLike` over a Node `net.Socket` or `tls.TLSSocket`: pull-based reads from a bounded
- * queue, writes that honour backpressure, and an idempotent close. It never parses SMTP;
+ * queue, writes that honour backpressure, and an idempotent close. It never parses SMTP:
  * bytes go to core exactly as they arrived.
  */
 import type * as net from 'node:net';
@@ -130,8 +130,8 @@ export class NodeSocket implements SocketLike {
     socket.off('end', this.#onEnd);
     socket.off('close', this.#onEnd);
     socket.off('error', this.#onError);
-    // Errors now belong to whoever takes the socket over; this listener only keeps an error
-    // emitted in between from crashing the process.
+    // The TLS socket that takes over reports errors from now on. This listener only keeps an
+    // error emitted in between from crashing the process.
     socket.on('error', ignoreError);
     // Node feeds bytes still buffered in the plain socket into the TLS layer, so read them
     // out here and drop them too.

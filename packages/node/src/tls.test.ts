@@ -10,7 +10,7 @@ interface StartTlsServerOptions {
   certificate?: 'trusted' | 'untrusted';
   /** Plain text written after the 220 reply, before the handshake. */
   injected?: string;
-  /** Start TLS after STARTTLS. Default true; false leaves the client's handshake hanging. */
+  /** Start TLS after STARTTLS. Default true. With false the client's handshake never ends. */
   handshake?: boolean;
 }
 
@@ -26,7 +26,7 @@ afterEach(async () => {
 });
 
 /**
- * A server that greets, answers STARTTLS with 220, switches to TLS and then writes
+ * A server that greets, replies 220 to STARTTLS, switches to TLS and then writes
  * `250 secured` inside the encrypted connection.
  */
 async function startStartTlsServer(options: StartTlsServerOptions = {}): Promise<number> {
@@ -87,7 +87,10 @@ describe('upgradeTls', () => {
     const port = await startStartTlsServer();
     const plain = await connectAndStartTls(port);
 
-    const { socket, details } = await plain.upgradeTls({ host: '127.0.0.1', ca: certificates.caPem });
+    const { socket, details } = await plain.upgradeTls({
+      host: '127.0.0.1',
+      ca: certificates.caPem,
+    });
     const certificate = new X509Certificate(certificates.serverCertPem);
 
     expect(details.authorized).toBe(true);
@@ -108,7 +111,10 @@ describe('upgradeTls', () => {
     const port = await startStartTlsServer();
     const plain = await connectAndStartTls(port);
 
-    const { socket, details } = await plain.upgradeTls({ host: 'localhost', ca: certificates.caPem });
+    const { socket, details } = await plain.upgradeTls({
+      host: 'localhost',
+      ca: certificates.caPem,
+    });
 
     expect(details.authorized).toBe(true);
     expect(details.serverName).toBe('localhost');

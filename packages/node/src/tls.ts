@@ -1,7 +1,8 @@
 /**
  * TLS for the Node adapter: the STARTTLS handshake on a plain socket, the options shared
  * with implicit TLS, the `TlsDetails` record and readable verification errors. Verification
- * is on unless the caller turns it off; nothing here falls back to an unverified connection.
+ * is on unless the caller turns it off, and nothing here falls back to an unverified
+ * connection.
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
@@ -125,7 +126,7 @@ export function describeTls(socket: tls.TLSSocket, serverName: string): TlsDetai
 
 /**
  * Wrap a TLS failure in an `Error` that keeps Node's `code`, names `target` and, for a
- * certificate that failed verification, says what to change.
+ * certificate that failed verification, adds what to change.
  */
 export function tlsError(error: unknown, target: string, identity: string): Error {
   const cause = error instanceof Error ? error : new Error(String(error));
