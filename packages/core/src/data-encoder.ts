@@ -14,6 +14,12 @@ const CRLF_TERMINATOR = new Uint8Array([CR, LF, DOT, CR, LF]);
 const LF_TERMINATOR = new Uint8Array([LF, DOT, CR, LF]);
 
 export class DataEncoder {
+  /**
+   * @param dotStuff Double leading dots (DATA). BDAT sends the message as it is, so it
+   *   only normalises line ends (RFC 3030 §2).
+   */
+  constructor(private readonly dotStuff = true) {}
+
   private atLineStart = true;
   /** The previous chunk ended in CR; its LF (or its repair) is still due. */
   private pendingCR = false;
@@ -64,7 +70,7 @@ export class DataEncoder {
     while (index < length) {
       if (this.atLineStart) {
         this.atLineStart = false;
-        if (chunk[index] === DOT) {
+        if (chunk[index] === DOT && this.dotStuff) {
           flushSpan(index, DOT);
           copiedTo = index;
         }
@@ -110,6 +116,7 @@ export class DataEncoder {
 
   /** Bytes that end the data: a missing CRLF when needed, then `.` CRLF. */
   end(): Uint8Array {
+    if (!this.dotStuff) return this.finishLine();
     let tail = TERMINATOR;
     if (this.pendingCR) {
       this.pendingCR = false;
@@ -118,6 +125,21 @@ export class DataEncoder {
     } else if (!this.atLineStart) {
       // RFC 5321 §4.1.1.4: the terminator is CRLF . CRLF, so the last line needs its CRLF.
       tail = CRLF_TERMINATOR;
+      this.endLine();
+    }
+    this.bytesOut += tail.length;
+    return tail;
+  }
+
+  /** Without dot-stuffing: only the CRLF the last line may lack. */
+  private finishLine(): Uint8Array {
+    let tail = new Uint8Array(0);
+    if (this.pendingCR) {
+      this.pendingCR = false;
+      tail = new Uint8Array([LF]);
+      this.endLine();
+    } else if (!this.atLineStart) {
+      tail = new Uint8Array([CR, LF]);
       this.endLine();
     }
     this.bytesOut += tail.length;
@@ -140,6 +162,8 @@ export interface MessageFacts {
   /** Longest line in octets without its line end, and its 1-based number. */
   maxLineLength: number;
   maxLine: number;
+  /** True when the message holds a NUL octet, which only BINARYMIME can carry. */
+  nul: boolean;
 }
 
 /** Scan a whole message for its size, 8-bit octets and longest line. */
@@ -167,5 +191,6 @@ export function inspectMessage(bytes: Uint8Array): MessageFacts {
       break;
     }
   }
-  return { size: bytes.length, eightBit, maxLineLength, maxLine };
+  const nul = bytes.indexOf(0) !== -1;
+  return { size: bytes.length, eightBit, maxLineLength, maxLine, nul };
 }

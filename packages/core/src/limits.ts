@@ -31,6 +31,18 @@ export const DEFAULT_COMMAND_TIMEOUT_MS = 60_000;
 /** Default wait for the reply after the data in milliseconds (RFC 5321 §4.5.3.2.6). */
 export const DEFAULT_DATA_TIMEOUT_MS = 600_000;
 
+/** Connections a pool opens at most by default; nodemailer uses the same number. */
+export const DEFAULT_MAX_CONNECTIONS = 5;
+
+/** Messages per pooled connection by default before it is replaced (nodemailer: 100). */
+export const DEFAULT_MAX_MESSAGES = 100;
+
+/**
+ * Idle time in milliseconds after which a pooled connection is closed. Postfix drops
+ * idle clients after 300 s (smtpd_timeout) and many providers sooner, so stay well below.
+ */
+export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+
 /** Wait for the reply to QUIT after a failure, in milliseconds; the result is known already. */
 export const QUIT_TIMEOUT_MS = 2_000;
 

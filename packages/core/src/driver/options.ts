@@ -61,13 +61,42 @@ export interface TransporterOptions {
   transcriptSink?: TranscriptSink;
   /** Speak LMTP (RFC 2033): LHLO, and one reply per recipient after the data. */
   lmtp?: boolean;
+  /** Send with BDAT (RFC 3030) when the server offers CHUNKING. Default true. */
+  chunking?: boolean;
+  /** Keep connections open and reuse them for later messages. Default false. */
+  pool?: boolean;
+  /** Most connections open at once when pooling. Default 5. */
+  maxConnections?: number;
+  /** Messages sent on one connection before it is replaced, when pooling. Default 100. */
+  maxMessages?: number;
+  /** Milliseconds an idle pooled connection stays open. Default 30000. */
+  idleTimeout?: number;
+}
+
+/** Delivery status notification requests (RFC 3461). */
+export interface DsnOptions {
+  /** When to notify: any of SUCCESS, FAILURE, DELAY, or NEVER alone. */
+  notify?: Array<'SUCCESS' | 'FAILURE' | 'DELAY'> | 'NEVER';
+  /** Return the full message or only its headers in a failure notice. */
+  ret?: 'FULL' | 'HDRS';
+  /** Envelope id echoed in notifications; printable ASCII. */
+  envid?: string;
+  /** Send each recipient's original address as ORCPT. */
+  orcpt?: boolean;
+}
+
+/** Per-message delivery settings, accepted by both message forms. */
+export interface DeliveryOptions {
+  dsn?: DsnOptions;
+  /** Ask every hop to use TLS (RFC 8689 REQUIRETLS); fails when the server cannot. */
+  requireTls?: boolean;
 }
 
 /** One address, either bare or with a display name. */
 export type Address = string | { name?: string; address: string };
 
 /** A message composed by the library from its parts. */
-export interface ComposedMessage {
+export interface ComposedMessage extends DeliveryOptions {
   from: Address;
   to?: Address | Address[];
   cc?: Address | Address[];
@@ -83,7 +112,7 @@ export interface ComposedMessage {
 }
 
 /** A message given as finished RFC 5322 bytes, sent without rewriting. */
-export interface RawMessage {
+export interface RawMessage extends DeliveryOptions {
   envelope: Envelope;
   /** The message, as text or bytes, or as chunks produced one at a time. */
   raw: string | Uint8Array | AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;

@@ -42,6 +42,7 @@ export interface SessionSettings {
   dataTimeout: number;
   logBody: LogBody;
   lmtp: boolean;
+  chunking: boolean;
   /** Credentials resolver; called once per login so token functions can refresh. */
   credentials?: () => Promise<Credentials & { method?: string }>;
 }
@@ -74,9 +75,11 @@ export class Session {
     this.client = new SmtpClient({ recorder: this.recorder, logBody: settings.logBody });
   }
 
-  /** True while the connection can take another transaction. */
-  get usable(): boolean {
-    return !this.closed && this.client.state === 'ready';
+  /** True while the connection can take another transaction (after RSET if one failed). */
+  get reusable(): boolean {
+    const state = this.client.state;
+    const open = state === 'ready' || state === 'mail-sent' || state === 'rcpt-sent';
+    return !this.closed && open;
   }
 
   // ---- opening -------------------------------------------------------------

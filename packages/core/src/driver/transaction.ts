@@ -4,12 +4,13 @@
  * PIPELINING (RFC 2920). Produces the send result or a typed error.
  */
 import { hasExtension } from '../capabilities.js';
-import type { CommandParameters } from '../commands.js';
+import { type CommandParameters, encodeXtext } from '../commands.js';
 import { MAX_MESSAGE_LINE_OCTETS } from '../limits.js';
-import { SmtpError, SmtpUsageError } from '../errors.js';
+import { SmtpConnectionError, SmtpError, SmtpUsageError } from '../errors.js';
+import { DataEncoder } from '../data-encoder.js';
 import type { SmtpEvent } from '../events.js';
 import { replyText, type SmtpReply } from '../reply.js';
-import type { RejectedRecipient, SendResult } from './options.js';
+import type { DeliveryOptions, RejectedRecipient, SendResult } from './options.js';
 import { parseQueueId } from './queue-id.js';
 import { replyOf, type Session } from './session.js';
 
@@ -22,37 +23,71 @@ export interface PreparedMessage {
   size: number | null;
   /** True, false, or null when unknown (a stream). */
   eightBit: boolean | null;
+  /** True when the message holds NUL octets (BINARYMIME with BDAT only). */
+  nul: boolean;
   /** Body chunks in order. */
   chunks: () => AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+  delivery: DeliveryOptions;
+}
+
+/** Transaction settings taken from the transporter options. */
+export interface TransactionSettings {
+  commandTimeout: number;
+  dataTimeout: number;
+  lmtp: boolean;
+  chunking: boolean;
 }
 
 const NON_ASCII = /[^\x00-\x7f]/;
 
-/** Run one transaction; the session must be `ready`. */
+/** Bytes per BDAT chunk; large enough that the command line costs nothing. */
+const BDAT_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * Run one transaction; the session must be `ready`. With `reset`, RSET goes first
+ * (pipelined with the envelope when the server offers PIPELINING).
+ */
 export async function sendTransaction(
   session: Session,
   message: PreparedMessage,
-  settings: { commandTimeout: number; dataTimeout: number; lmtp: boolean },
+  settings: TransactionSettings,
+  reset = false,
 ): Promise<SendResult> {
   const client = session.client;
   const capabilities = client.capabilities;
   const started = session.now();
-  const parameters = mailParameters(session, message);
+  const mail = mailParameters(session, message);
+  const chunking =
+    settings.chunking && !settings.lmtp && hasExtension(capabilities, 'CHUNKING');
+  if (message.nul && !(chunking && hasExtension(capabilities, 'BINARYMIME'))) {
+    throw refuse(session, 'Message contains NUL octets, which only BDAT with BINARYMIME can carry');
+  }
+  if (message.nul) mail.BODY = 'BINARYMIME';
 
   const pipelining = hasExtension(capabilities, 'PIPELINING');
   const accepted: string[] = [];
   const rejected: RejectedRecipient[] = [];
+  const dsn = hasExtension(capabilities, 'DSN') ? message.delivery.dsn : undefined;
+  if (message.delivery.dsn && !dsn) {
+    session.note('The server does not offer DSN; delivery notification requests are left out');
+  }
 
-  client.mailFrom(message.from, parameters);
+  if (reset) {
+    client.rset();
+    if (!pipelining) {
+      await session.flush(settings.commandTimeout, 'mail');
+      await session.nextEvent('mail', settings.commandTimeout);
+    }
+  }
+  client.mailFrom(message.from, { ...mail, ...dsnMailParameters(dsn) });
   session.lastCommand = `MAIL FROM:<${message.from}>`;
   if (!pipelining) {
     await session.flush(settings.commandTimeout, 'mail');
-    await expectSender(session, await session.nextEvent('mail', settings.commandTimeout));
+    expectSender(session, await session.nextEvent('mail', settings.commandTimeout));
   }
 
-  const utf8 = parameters.SMTPUTF8 === true;
   for (const recipient of message.to) {
-    client.rcptTo(recipient, utf8 ? {} : {});
+    client.rcptTo(recipient, dsnRecipientParameters(dsn, recipient));
     if (!pipelining) {
       await session.flush(settings.commandTimeout, 'rcpt');
       recordRecipient(await session.nextEvent('rcpt', settings.commandTimeout), accepted, rejected);
@@ -60,55 +95,22 @@ export async function sendTransaction(
   }
 
   if (pipelining) {
-    client.data();
-    await session.flush(settings.commandTimeout, 'mail');
-    const senderEvent = await session.nextEvent('mail', settings.commandTimeout);
-    let senderError: SmtpError | null = null;
-    try {
-      await expectSender(session, senderEvent);
-    } catch (error) {
-      senderError = error as SmtpError;
-    }
-    for (let index = 0; index < message.to.length; index++) {
-      recordRecipient(await session.nextEvent('rcpt', settings.commandTimeout), accepted, rejected);
-    }
-    const dataEvent = await session.nextEvent('data', settings.commandTimeout);
-    if (senderError) throw senderError;
-    if (dataEvent.type === 'data-ready' && accepted.length === 0) {
-      // RFC 2920 §3.1: DATA was accepted although no recipient was; end it without content.
-      client.endBody();
-      await session.flush(settings.dataTimeout, 'message');
-      await session.nextEvent('message', settings.dataTimeout);
-    }
-    if (accepted.length === 0) throw noRecipientError(rejected);
-    if (dataEvent.type !== 'data-ready') {
-      throw withRecipients(
-        session.replyError('EENVELOPE', 'data', replyOf(dataEvent), 'DATA rejected'),
-        accepted,
-        rejected,
-      );
-    }
+    await readPipelinedEnvelope(session, message, settings, { reset, chunking, accepted, rejected });
   } else {
     if (accepted.length === 0) throw noRecipientError(rejected);
-    client.data();
-    session.lastCommand = 'DATA';
-    await session.flush(settings.commandTimeout, 'data');
-    const dataEvent = await session.nextEvent('data', settings.commandTimeout);
-    if (dataEvent.type !== 'data-ready') {
-      throw withRecipients(
-        session.replyError('EENVELOPE', 'data', replyOf(dataEvent), 'DATA rejected'),
-        accepted,
-        rejected,
-      );
-    }
+    if (!chunking) await openData(session, settings, accepted, rejected);
   }
   session.timings.envelope = session.now() - started;
 
   const dataStarted = session.now();
-  await streamBody(session, message, settings.dataTimeout);
-  client.endBody(settings.lmtp ? accepted : undefined);
-  session.lastCommand = '.';
-  await session.flush(settings.dataTimeout, 'message');
+  if (chunking) {
+    await sendChunks(session, message, settings, pipelining);
+  } else {
+    await streamBody(session, message, settings.dataTimeout);
+    client.endBody(settings.lmtp ? accepted : undefined);
+    session.lastCommand = '.';
+    await session.flush(settings.dataTimeout, 'message');
+  }
   session.timings.data = session.now() - dataStarted;
 
   const replyStarted = session.now();
@@ -116,6 +118,166 @@ export async function sendTransaction(
   session.timings.finalReply = session.now() - replyStarted;
   session.messages += 1;
   return { ...result, messageId: message.messageId, timings: { ...session.timings } };
+}
+
+/** Write the pipelined envelope (and DATA) at once, then read every reply in order. */
+async function readPipelinedEnvelope(
+  session: Session,
+  message: PreparedMessage,
+  settings: TransactionSettings,
+  state: { reset: boolean; chunking: boolean; accepted: string[]; rejected: RejectedRecipient[] },
+): Promise<void> {
+  const { accepted, rejected } = state;
+  // RFC 2920 §3.1: DATA may close the group; BDAT waits until a recipient is accepted.
+  if (!state.chunking) session.client.data();
+  await session.flush(settings.commandTimeout, 'mail');
+
+  if (state.reset) await session.nextEvent('mail', settings.commandTimeout);
+  let senderError: SmtpError | null = null;
+  try {
+    expectSender(session, await session.nextEvent('mail', settings.commandTimeout));
+  } catch (error) {
+    senderError = error as SmtpError;
+  }
+  for (let index = 0; index < message.to.length; index++) {
+    recordRecipient(await session.nextEvent('rcpt', settings.commandTimeout), accepted, rejected);
+  }
+  if (state.chunking) {
+    if (senderError) throw senderError;
+    if (accepted.length === 0) throw noRecipientError(rejected);
+    return;
+  }
+
+  const dataEvent = await session.nextEvent('data', settings.commandTimeout);
+  if (dataEvent.type === 'data-ready' && (senderError || accepted.length === 0)) {
+    // RFC 2920 §3.1: DATA was accepted although the envelope failed; end it empty.
+    session.client.endBody();
+    await session.flush(settings.dataTimeout, 'message');
+    await session.nextEvent('message', settings.dataTimeout);
+  }
+  if (senderError) throw senderError;
+  if (accepted.length === 0) throw noRecipientError(rejected);
+  if (dataEvent.type !== 'data-ready') {
+    throw withRecipients(
+      session.replyError('EENVELOPE', 'data', replyOf(dataEvent), 'DATA rejected'),
+      accepted,
+      rejected,
+    );
+  }
+}
+
+async function openData(
+  session: Session,
+  settings: TransactionSettings,
+  accepted: string[],
+  rejected: RejectedRecipient[],
+): Promise<void> {
+  session.client.data();
+  session.lastCommand = 'DATA';
+  await session.flush(settings.commandTimeout, 'data');
+  const dataEvent = await session.nextEvent('data', settings.commandTimeout);
+  if (dataEvent.type !== 'data-ready') {
+    throw withRecipients(
+      session.replyError('EENVELOPE', 'data', replyOf(dataEvent), 'DATA rejected'),
+      accepted,
+      rejected,
+    );
+  }
+}
+
+/**
+ * Send the message with BDAT (RFC 3030): line ends normalised, no dot-stuffing, one chunk
+ * held back so the last one can carry LAST. Replies to chunks are read as they arrive
+ * when pipelining, else after each chunk.
+ */
+async function sendChunks(
+  session: Session,
+  message: PreparedMessage,
+  settings: TransactionSettings,
+  pipelining: boolean,
+): Promise<void> {
+  const client = session.client;
+  const encoder = new DataEncoder(false);
+  let held: Uint8Array | null = null;
+  let awaitingChunks = 0;
+
+  const send = async (chunk: Uint8Array, last: boolean): Promise<void> => {
+    client.bdat(chunk, last);
+    session.lastCommand = `BDAT ${chunk.length}${last ? ' LAST' : ''}`;
+    await session.flush(settings.dataTimeout, 'message');
+    if (last) return;
+    awaitingChunks += 1;
+    if (!pipelining) {
+      await expectChunk(session, settings);
+      awaitingChunks -= 1;
+    }
+  };
+
+  for await (const input of bdatSlices(message.chunks())) {
+    const encoded = encoder.encode(input);
+    // The encoder may return a view of its input; copy before holding it back.
+    const chunk = encoded === input ? encoded.slice() : encoded;
+    if (held) await send(held, false);
+    held = chunk;
+  }
+  const tail = encoder.end();
+  const last = held ? concat(held, tail) : tail;
+  await send(last, true);
+  for (; awaitingChunks > 0; awaitingChunks--) await expectChunk(session, settings);
+  session.note(`Message data sent with BDAT: ${encoder.bytesOut} bytes, ${encoder.lines} lines`);
+}
+
+async function expectChunk(session: Session, settings: TransactionSettings): Promise<void> {
+  const event = await session.nextEvent('message', settings.dataTimeout);
+  if (event.type !== 'chunk-accepted') {
+    throw session.replyError('EMESSAGE', 'message', replyOf(event), 'Message rejected');
+  }
+}
+
+async function* bdatSlices(
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): AsyncIterable<Uint8Array> {
+  let pending: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of chunks) {
+    pending.push(chunk);
+    size += chunk.length;
+    if (size >= BDAT_CHUNK_BYTES) {
+      yield pending.length === 1 ? pending[0]! : concat(...pending);
+      pending = [];
+      size = 0;
+    }
+  }
+  if (pending.length > 0) yield pending.length === 1 ? pending[0]! : concat(...pending);
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const total = parts.reduce((sum, part) => sum + part.length, 0);
+  const joined = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    joined.set(part, offset);
+    offset += part.length;
+  }
+  return joined;
+}
+
+/** MAIL parameters for DSN (RFC 3461 §4.3, §4.4). */
+function dsnMailParameters(dsn: DeliveryOptions['dsn']): CommandParameters {
+  if (!dsn) return {};
+  const parameters: CommandParameters = {};
+  if (dsn.ret) parameters.RET = dsn.ret;
+  if (dsn.envid) parameters.ENVID = encodeXtext(dsn.envid);
+  return parameters;
+}
+
+/** RCPT parameters for DSN (RFC 3461 §4.1, §4.2). */
+function dsnRecipientParameters(dsn: DeliveryOptions['dsn'], recipient: string): CommandParameters {
+  if (!dsn) return {};
+  const parameters: CommandParameters = {};
+  if (dsn.notify) parameters.NOTIFY = dsn.notify === 'NEVER' ? 'NEVER' : dsn.notify.join(',');
+  if (dsn.orcpt) parameters.ORCPT = `rfc822;${encodeXtext(recipient)}`;
+  return parameters;
 }
 
 /** MAIL FROM parameters, and the checks that must pass before MAIL is sent. */
@@ -154,6 +316,21 @@ function mailParameters(session: Session, message: PreparedMessage): CommandPara
     }
     parameters.SMTPUTF8 = true;
   }
+
+  if (message.delivery.requireTls) {
+    if (!session.client.secure || !hasExtension(capabilities, 'REQUIRETLS')) {
+      const reason = session.client.secure
+        ? 'the server does not offer REQUIRETLS'
+        : 'the connection is not encrypted';
+      session.note(`Message rejected before the transaction started: REQUIRETLS requested but ${reason}`);
+      throw new SmtpConnectionError(
+        'ETLS',
+        `REQUIRETLS requested but ${reason} (RFC 8689 §4.1): the message was not sent`,
+        { phase: 'mail', retryable: false },
+      );
+    }
+    parameters.REQUIRETLS = true;
+  }
   return parameters;
 }
 
@@ -166,12 +343,12 @@ function eightBitMessage(reason: string): string {
 
 /** Raise a local error before MAIL, recorded as an event so the log shows why. */
 function refuse(session: Session, message: string, code: 'EMESSAGE' | 'EENVELOPE' = 'EMESSAGE'): SmtpError {
-  session.note(`Message rejected before MAIL FROM: ${message}`);
+  session.note(`Message rejected before the transaction started: ${message}`);
   const error = new SmtpError(code, message, { phase: 'input', retryable: false });
   return error;
 }
 
-async function expectSender(session: Session, event: SmtpEvent): Promise<void> {
+function expectSender(session: Session, event: SmtpEvent): void {
   if (event.type === 'sender-accepted') return;
   throw session.replyError('EENVELOPE', 'mail', replyOf(event), 'Sender rejected');
 }

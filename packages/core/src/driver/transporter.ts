@@ -13,12 +13,16 @@ import {
   DEFAULT_CONNECTION_TIMEOUT_MS,
   DEFAULT_DATA_TIMEOUT_MS,
   DEFAULT_GREETING_TIMEOUT_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_MESSAGES,
 } from '../limits.js';
 import { composeMessage } from '../message/compose.js';
 import type { TranscriptSink } from '../transcript/entry.js';
 import { TranscriptRecorder } from '../transcript/recorder.js';
 import { SecretScanner } from '../transcript/redact.js';
 import type {
+  DeliveryOptions,
   MessageInput,
   RawMessage,
   SendResult,
@@ -27,6 +31,7 @@ import type {
   TransporterOptions,
   VerifyResult,
 } from './options.js';
+import { ConnectionPool } from './pool.js';
 import { Session, type SessionSettings } from './session.js';
 import { checkLineLength, type PreparedMessage, sendTransaction } from './transaction.js';
 import { validateOptions } from './validate-options.js';
@@ -48,6 +53,20 @@ export function createTransporter(
   const settings = sessionSettings(options, scanner);
   const sinks = collectSinks(options, environment);
 
+  const pool = options.pool
+    ? new ConnectionPool(
+        () => openSession(),
+        attachTranscript,
+        settings,
+        {
+          maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+          maxMessages: options.maxMessages ?? DEFAULT_MAX_MESSAGES,
+          idleTimeout: options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_MS,
+        },
+        environment.clock,
+      )
+    : null;
+
   const openSession = async (): Promise<Session> => {
     const session = new Session(settings, environment, sinks, scanner);
     try {
@@ -68,6 +87,7 @@ export function createTransporter(
         throw error;
       }
 
+      if (pool) return pool.send(prepared);
       const started = environment.clock.now();
       const session = await openSession();
       try {
@@ -94,14 +114,20 @@ export function createTransporter(
     },
 
     async close(): Promise<void> {
+      await pool?.close();
       await Promise.all(sinks.map((sink) => sink.flush()));
     },
   };
 }
 
-/** QUIT where the server still listens, close, attach the transcript tail, flush sinks. */
+/** QUIT where the server still listens, close, and attach the transcript tail. */
 async function failSession(session: Session, error: unknown): Promise<unknown> {
   await session.quit();
+  return attachTranscript(session, error);
+}
+
+/** Attach the last transcript lines of the session to an error. */
+function attachTranscript(session: Session, error: unknown): unknown {
   if (error instanceof SmtpError) error.transcript = session.transcriptTail();
   return error;
 }
@@ -129,6 +155,7 @@ function sessionSettings(options: TransporterOptions, scanner: SecretScanner): S
     dataTimeout: options.dataTimeout ?? DEFAULT_DATA_TIMEOUT_MS,
     logBody: options.logBody ?? 'none',
     lmtp: options.lmtp ?? false,
+    chunking: options.chunking ?? true,
   };
   if (auth) {
     settings.credentials = async () => {
@@ -213,7 +240,14 @@ function prepareMessage(input: MessageInput, environment: TransporterEnvironment
       throw new SmtpUsageError((error as Error).message, { cause: error });
     }
     const facts = inspectMessage(composed.bytes);
-    return prepared(composed.envelope.from, composed.envelope.to, composed.messageId, composed.bytes, facts);
+    return prepared(
+      composed.envelope.from,
+      composed.envelope.to,
+      composed.messageId,
+      composed.bytes,
+      facts,
+      input,
+    );
   }
 
   const envelope = input.envelope;
@@ -231,7 +265,7 @@ function prepareMessage(input: MessageInput, environment: TransporterEnvironment
     const bytes = typeof raw === 'string' ? utf8Bytes(raw) : raw;
     const facts = inspectMessage(bytes);
     checkLineLength(facts.maxLineLength, facts.maxLine);
-    return prepared(from, to, messageIdOf(bytes), bytes, facts);
+    return prepared(from, to, messageIdOf(bytes), bytes, facts, input);
   }
   if (raw && (Symbol.asyncIterator in raw || Symbol.iterator in raw)) {
     return {
@@ -240,7 +274,9 @@ function prepareMessage(input: MessageInput, environment: TransporterEnvironment
       messageId: null,
       size: null,
       eightBit: null,
+      nul: false,
       chunks: () => toByteChunks(raw),
+      delivery: deliveryOf(input),
     };
   }
   throw new SmtpUsageError('Invalid message.raw: expected a string, a Uint8Array or an iterable of chunks');
@@ -252,6 +288,7 @@ function prepared(
   messageId: string | null,
   bytes: Uint8Array,
   facts: ReturnType<typeof inspectMessage>,
+  input: MessageInput,
 ): PreparedMessage {
   return {
     from,
@@ -259,6 +296,8 @@ function prepared(
     messageId,
     size: facts.size,
     eightBit: facts.eightBit,
+    nul: facts.nul,
+    delivery: deliveryOf(input),
     chunks: function* () {
       for (let offset = 0; offset < bytes.length; offset += CHUNK_BYTES) {
         yield bytes.subarray(offset, offset + CHUNK_BYTES);
@@ -273,6 +312,40 @@ async function* toByteChunks(
   for await (const chunk of raw as AsyncIterable<Uint8Array | string>) {
     yield typeof chunk === 'string' ? utf8Bytes(chunk) : chunk;
   }
+}
+
+/** Per-message delivery options, checked for type. */
+function deliveryOf(input: MessageInput): DeliveryOptions {
+  const delivery: DeliveryOptions = {};
+  if (input.requireTls !== undefined) {
+    if (typeof input.requireTls !== 'boolean') {
+      throw new SmtpUsageError('Invalid message.requireTls: expected true or false');
+    }
+    delivery.requireTls = input.requireTls;
+  }
+  const dsn = input.dsn;
+  if (dsn !== undefined) {
+    const notify = dsn.notify;
+    const validNotify =
+      notify === undefined ||
+      notify === 'NEVER' ||
+      (Array.isArray(notify) &&
+        notify.length > 0 &&
+        notify.every((item) => ['SUCCESS', 'FAILURE', 'DELAY'].includes(item)));
+    if (!validNotify) {
+      throw new SmtpUsageError(
+        "Invalid message.dsn.notify: expected 'NEVER' or a list of 'SUCCESS', 'FAILURE', 'DELAY'",
+      );
+    }
+    if (dsn.ret !== undefined && dsn.ret !== 'FULL' && dsn.ret !== 'HDRS') {
+      throw new SmtpUsageError("Invalid message.dsn.ret: expected 'FULL' or 'HDRS'");
+    }
+    if (dsn.envid !== undefined && !/^[\x20-\x7e]{1,100}$/.test(dsn.envid)) {
+      throw new SmtpUsageError('Invalid message.dsn.envid: expected 1 to 100 printable ASCII characters');
+    }
+    delivery.dsn = dsn;
+  }
+  return delivery;
 }
 
 function domainOf(address: unknown): string {

@@ -24,6 +24,11 @@ const OPTION_NAMES = new Set([
   'logBody',
   'transcriptSink',
   'lmtp',
+  'chunking',
+  'pool',
+  'maxConnections',
+  'maxMessages',
+  'idleTimeout',
 ]);
 const AUTH_NAMES = new Set(['user', 'pass', 'accessToken', 'method']);
 const TLS_NAMES = new Set(['ca', 'servername', 'rejectUnauthorized', 'minVersion']);
@@ -79,7 +84,7 @@ export function validateOptions(options: TransporterOptions): void {
   if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {
     throw invalid('port', port, 'an integer from 1 to 65535');
   }
-  for (const name of ['secure', 'allowInsecureAuth', 'lmtp'] as const) {
+  for (const name of ['secure', 'allowInsecureAuth', 'lmtp', 'chunking', 'pool'] as const) {
     const value = options[name as keyof TransporterOptions];
     if (value !== undefined && typeof value !== 'boolean') throw invalid(name, value, 'true or false');
   }
@@ -88,6 +93,13 @@ export function validateOptions(options: TransporterOptions): void {
   checkOneOf('logBody', options.logBody, ['none', 'headers', 'full']);
   for (const name of ['connectionTimeout', 'greetingTimeout', 'commandTimeout', 'dataTimeout'] as const) {
     checkTimeout(options, name);
+  }
+  checkTimeout(options, 'idleTimeout');
+  for (const name of ['maxConnections', 'maxMessages'] as const) {
+    const value = options[name];
+    if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
+      throw invalid(name, value, 'a whole number of at least 1');
+    }
   }
   if (options.logFile !== undefined && (typeof options.logFile !== 'string' || options.logFile === '')) {
     throw invalid('logFile', options.logFile, 'a file path');

@@ -1,0 +1,164 @@
+/**
+ * A pool of sessions for sending many messages: at most `maxConnections` open at once,
+ * each reused for up to `maxMessages` messages and closed after `idleTimeout` without
+ * work. Sends wait in one first-in, first-out queue. A message whose connection turns out
+ * to be closed (421, idle drop) before any recipient was accepted goes back to the front
+ * of the queue and is sent on a new connection, so no queued message is lost.
+ */
+import { SmtpError } from '../errors.js';
+import type { Clock, TimerHandle } from './contracts.js';
+import type { SendResult } from './options.js';
+import type { Session } from './session.js';
+import { type PreparedMessage, sendTransaction, type TransactionSettings } from './transaction.js';
+
+export interface PoolLimits {
+  maxConnections: number;
+  maxMessages: number;
+  idleTimeout: number;
+}
+
+interface Job {
+  message: PreparedMessage;
+  attempts: number;
+  started: number;
+  resolve: (result: SendResult) => void;
+  reject: (error: unknown) => void;
+}
+
+interface IdleSession {
+  session: Session;
+  timer: TimerHandle;
+}
+
+/** Attempts per message when its connection breaks before any recipient was accepted. */
+const MAX_ATTEMPTS = 3;
+
+export class ConnectionPool {
+  private readonly queue: Job[] = [];
+  private readonly idle: IdleSession[] = [];
+  /** Sessions opening or sending. */
+  private busy = 0;
+  private drained: Array<() => void> = [];
+
+  constructor(
+    private readonly openSession: () => Promise<Session>,
+    /** Attach the session's transcript to an error, without closing the session. */
+    private readonly describeFailure: (session: Session, error: unknown) => unknown,
+    private readonly settings: TransactionSettings,
+    private readonly limits: PoolLimits,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Queue a message; resolves when the server accepted it. */
+  send(message: PreparedMessage): Promise<SendResult> {
+    return new Promise<SendResult>((resolve, reject) => {
+      this.queue.push({ message, attempts: 0, started: this.clock.now(), resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  /** Wait for every queued message, then QUIT every idle connection. */
+  async close(): Promise<void> {
+    if (this.queue.length > 0 || this.busy > 0) {
+      await new Promise<void>((resolve) => this.drained.push(resolve));
+    }
+    const idle = this.idle.splice(0);
+    await Promise.all(
+      idle.map(({ session, timer }) => {
+        this.clock.clearTimer(timer);
+        return session.quit();
+      }),
+    );
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      const reusable = this.idle.pop();
+      if (reusable) {
+        this.clock.clearTimer(reusable.timer);
+        this.busy += 1;
+        void this.work(reusable.session, true);
+        continue;
+      }
+      if (this.busy + this.idle.length >= this.limits.maxConnections) return;
+      this.busy += 1;
+      void this.connect();
+    }
+    this.notifyDrained();
+  }
+
+  private async connect(): Promise<void> {
+    let session: Session;
+    try {
+      session = await this.openSession();
+    } catch (error) {
+      // The connection failed for everyone: fail the oldest message, keep the others queued.
+      this.busy -= 1;
+      this.queue.shift()?.reject(error);
+      this.dispatch();
+      return;
+    }
+    await this.work(session, false);
+  }
+
+  /** Send queued messages on one session until the queue is empty or the session is done. */
+  private async work(session: Session, reused: boolean): Promise<void> {
+    let reset = reused;
+    for (;;) {
+      const job = this.queue.shift();
+      if (!job) break;
+      job.attempts += 1;
+      try {
+        const result = await sendTransaction(session, job.message, this.settings, reset);
+        result.timings.total = this.clock.now() - job.started;
+        job.resolve(result);
+      } catch (error) {
+        if (brokenConnection(error) && job.attempts < MAX_ATTEMPTS) {
+          this.queue.unshift(job);
+        } else {
+          job.reject(this.describeFailure(session, error));
+        }
+        if (!session.reusable) {
+          await session.quit();
+          this.busy -= 1;
+          this.dispatch();
+          return;
+        }
+      }
+      reset = true;
+      if (session.messages >= this.limits.maxMessages || !session.reusable) {
+        await session.quit();
+        this.busy -= 1;
+        this.dispatch();
+        return;
+      }
+    }
+    this.busy -= 1;
+    this.park(session);
+    this.dispatch();
+  }
+
+  private park(session: Session): void {
+    const entry: IdleSession = {
+      session,
+      timer: this.clock.setTimer(this.limits.idleTimeout, () => {
+        const index = this.idle.indexOf(entry);
+        if (index !== -1) this.idle.splice(index, 1);
+        void session.quit();
+      }),
+    };
+    this.idle.push(entry);
+  }
+
+  private notifyDrained(): void {
+    if (this.queue.length > 0 || this.busy > 0) return;
+    for (const resolve of this.drained.splice(0)) resolve();
+  }
+}
+
+/** True when the connection broke (closed, 421) before the message reached its data. */
+function brokenConnection(error: unknown): boolean {
+  if (!(error instanceof SmtpError)) return false;
+  const broken = error.code === 'ECONNECTION' || error.responseCode === 421;
+  return broken && error.phase !== 'message' && error.accepted.length === 0;
+}
