@@ -3,6 +3,7 @@ import {
   addressListParts,
   buildEnvelope,
   formatAddress,
+  toMailbox,
   toMailboxList,
   validateAddress,
 } from './address.js';
@@ -175,5 +176,20 @@ describe('buildEnvelope', () => {
   it('validates override addresses', () => {
     const override = { from: 'a@example.test', to: ['x@example.test\r\nDATA'] };
     expect(() => buildEnvelope(from, [], override)).toThrow('Invalid envelope.to[0] address');
+  });
+});
+
+describe('toMailbox with a display name in the string', () => {
+  it.each([
+    ['Jane Doe <jane@example.test>', 'Jane Doe', 'jane@example.test'],
+    ['"Doe, Jane" <jane@example.test>', 'Doe, Jane', 'jane@example.test'],
+    ['<jane@example.test>', '', 'jane@example.test'],
+    ['  Grüße <jane@example.test>  ', 'Grüße', 'jane@example.test'],
+  ])('splits %s', (input, name, address) => {
+    expect(toMailbox(input, 'from')).toEqual({ name, address });
+  });
+
+  it('rejects a second pair of angle brackets', () => {
+    expect(() => toMailbox('A <b@example.test> <c@example.test>', 'from')).toThrow(TypeError);
   });
 });

@@ -81,12 +81,26 @@ export function validateAddress(value: unknown, field: string): string {
   return address;
 }
 
+/** `Display Name <local@domain>` with one pair of angle brackets at the end. */
+const NAMED_ADDRESS = /^\s*([^<>\r\n\0]*?)\s*<([^<>\r\n\0]*)>\s*$/;
+
+/** Remove the quotes around a quoted-string display name and its backslash escapes. */
+function unquoteName(name: string): string {
+  const quoted = /^"(.*)"$/s.exec(name);
+  return quoted ? quoted[1]!.replace(/\\(.)/g, '$1') : name;
+}
+
 /**
  * Checks one address, bare or with a display name, and returns it as a mailbox.
  * @throws TypeError naming the field and the fix when the address or name is invalid.
  */
 export function toMailbox(value: Address, field: string): Mailbox {
-  if (typeof value === 'string') return { name: '', address: validateAddress(value, field) };
+  if (typeof value === 'string') {
+    // `Name <local@domain>`, the form nodemailer users write, splits into name and address.
+    const named = NAMED_ADDRESS.exec(value);
+    if (named) return toMailbox({ name: unquoteName(named[1]!), address: named[2]! }, field);
+    return { name: '', address: validateAddress(value, field) };
+  }
   if (typeof value !== 'object' || value === null) {
     throw new TypeError(
       `Invalid ${field} address: expected a string or { name, address }, got ${String(value)}`,

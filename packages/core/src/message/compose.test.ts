@@ -335,7 +335,7 @@ describe('composeMessage validation', () => {
     ['to address', { to: 'b@example.test\r\nBcc: v@example.test' }, /Invalid to address/],
     ['to list entry', { to: ['b@example.test', 'c@example.test>'] }, /Invalid to\[1\] address/],
     ['cc address', { cc: 'c@example.test\nX' }, /Invalid cc address/],
-    ['bcc address', { bcc: '<c@example.test>' }, /Invalid bcc address/],
+    ['bcc address', { bcc: 'c@example.test>' }, /Invalid bcc address/],
     ['replyTo address', { replyTo: 'r@example.test\r\n' }, /Invalid replyTo address/],
     ['from address', { from: 'a@example.test\r\nTo: x@example.test' }, /Invalid from address/],
     [
