@@ -3,7 +3,7 @@
  * the driver turns negative replies, connection failures and timeouts into the others.
  * Messages say what failed, a colon, then the context; they never contain a credential.
  */
-import type { SmtpReply } from './reply.js';
+import type { EnhancedStatusCode, SmtpReply } from './reply.js';
 
 /** Stable codes, shared with nodemailer where the meaning matches. */
 export type SmtpErrorCode =
@@ -61,6 +61,8 @@ export class SmtpError extends Error {
   responseCode: number | null;
   /** RFC 3463 code of that reply, for example `5.7.8`, or null. */
   enhancedCode: string | null;
+  /** The same code split into class, subject and detail, or null. */
+  enhancedStatus: EnhancedStatusCode | null;
   /** Every line of that reply, or an empty array. */
   response: string[];
   /** True for a 4xx reply: the same request may succeed later. */
@@ -86,6 +88,7 @@ export class SmtpError extends Error {
     this.command = details.command;
     this.responseCode = details.reply?.code ?? null;
     this.enhancedCode = details.reply?.enhancedCode ?? null;
+    this.enhancedStatus = details.reply?.enhanced ?? null;
     this.response = details.reply ? [...details.reply.lines] : [];
     this.temporary = this.responseCode !== null && this.responseCode < 500;
     this.retryable = details.retryable ?? this.temporary;
@@ -101,6 +104,7 @@ export class SmtpError extends Error {
       command: this.command ?? null,
       responseCode: this.responseCode,
       enhancedCode: this.enhancedCode,
+      enhancedStatus: this.enhancedStatus,
       response: this.response,
       temporary: this.temporary,
       retryable: this.retryable,

@@ -9,7 +9,7 @@ import { MAX_MESSAGE_LINE_OCTETS } from '../limits.js';
 import { SmtpConnectionError, SmtpError, SmtpUsageError } from '../errors.js';
 import { DataEncoder } from '../data-encoder.js';
 import type { SmtpEvent } from '../events.js';
-import { replyText, type SmtpReply } from '../reply.js';
+import { parseEnhancedCode, replyText, type SmtpReply } from '../reply.js';
 import type { DeliveryOptions, RejectedRecipient, SendResult } from './options.js';
 import { parseQueueId } from './queue-id.js';
 import { replyOf, type Session } from './session.js';
@@ -383,6 +383,7 @@ function noRecipientError(rejected: RejectedRecipient[]): SmtpError {
   if (first) {
     error.responseCode = first.code;
     error.enhancedCode = first.enhancedCode;
+    error.enhancedStatus = first.enhancedCode === null ? null : parseEnhancedCode(first.enhancedCode);
     error.response = first.response.split('\n');
     error.temporary = first.code < 500;
     error.retryable = error.temporary;
