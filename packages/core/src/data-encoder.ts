@@ -30,7 +30,7 @@ export class DataEncoder {
   bytesOut = 0;
   /** Lines seen so far, the last one counted even without a line end. */
   lines = 0;
-  /** Longest line seen in octets, line end excluded, before stuffing. */
+  /** Maximum line length seen in octets, line end excluded, before stuffing. */
   maxLineLength = 0;
 
   /**
@@ -159,10 +159,10 @@ export interface MessageFacts {
   size: number;
   /** True when any octet is above 127 (RFC 6152 8BITMIME needed). */
   eightBit: boolean;
-  /** Longest line in octets without its line end, and its 1-based number. */
+  /** Maximum line length in octets without the line end, and that line's 1-based number. */
   maxLineLength: number;
   maxLine: number;
-  /** True when the message holds a NUL octet, which only BINARYMIME can carry. */
+  /** True when the message contains a NUL octet, which only BINARYMIME can carry. */
   nul: boolean;
 }
 

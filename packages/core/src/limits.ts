@@ -11,12 +11,12 @@
 export const MAX_REPLY_LINE_OCTETS = 8192;
 
 /**
- * Most lines in one multi-line reply. EHLO replies from Postfix, Exim, Gmail and Microsoft
+ * Maximum lines in one multi-line reply. EHLO replies from Postfix, Exim, Gmail and Microsoft
  * have fewer than 30; a longer run is a broken or hostile server.
  */
 export const MAX_REPLY_LINES = 256;
 
-/** Longest message line in octets without CRLF (RFC 5322 §2.1.1, RFC 5321 §4.5.3.1.6). */
+/** Maximum message line length in octets without CRLF (RFC 5322 §2.1.1, RFC 5321 §4.5.3.1.6). */
 export const MAX_MESSAGE_LINE_OCTETS = 998;
 
 /** Default TCP and implicit TLS connect timeout in milliseconds (nodemailer uses 2 minutes). */
@@ -46,7 +46,7 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 /** Wait for the reply to QUIT after a failure, in milliseconds; the result is known already. */
 export const QUIT_TIMEOUT_MS = 2_000;
 
-/** Transcript lines kept with an error so that a caller who logs only the error sees them. */
+/** Transcript lines kept with an error so that a caller who logs only the error has them. */
 export const ERROR_TRANSCRIPT_LINES = 30;
 
 /** Placeholder written instead of a credential; fixed so that it does not reveal the length. */

@@ -5,7 +5,7 @@
 import type { TranscriptSink } from '../transcript/entry.js';
 import type { Clock, Connector, TlsOptions } from './contracts.js';
 
-/** How STARTTLS is used on a connection that did not start with TLS. */
+/** STARTTLS policy for a connection that did not start with TLS. */
 export type StartTlsPolicy = 'opportunistic' | 'required' | 'never';
 
 /** How much of the message body goes into the transcript. */
@@ -157,7 +157,7 @@ export interface SendResult {
   timings: SendTimings;
 }
 
-/** What an adapter supplies to core's transporter. */
+/** The runtime parts an adapter supplies to core's transporter. */
 export interface TransporterEnvironment {
   connector: Connector;
   clock: Clock;

@@ -265,7 +265,7 @@ export class Session {
         return;
       }
       if (event.type !== 'auth-challenge') {
-        const detail = exchange.serverError ? ` (server said: ${exchange.serverError})` : '';
+        const detail = exchange.serverError ? ` (server reported: ${exchange.serverError})` : '';
         throw this.replyError('EAUTH', 'auth', replyOf(event), `Authentication failed${detail}`);
       }
       this.client.authResponse(exchange.respond(event.reply.texts[0] ?? ''));
@@ -440,7 +440,7 @@ export class Session {
   }
 }
 
-/** The reply of a reply event; `closed` never reaches here because nextEvent throws on it. */
+/** Return the reply of a reply event; `closed` never gets here because nextEvent throws on it. */
 export function replyOf(event: SmtpEvent): SmtpReply {
   if (event.type === 'closed') throw new Error('closed event has no reply');
   return event.reply;

@@ -23,7 +23,7 @@ export interface PreparedMessage {
   size: number | null;
   /** True, false, or null when unknown (a stream). */
   eightBit: boolean | null;
-  /** True when the message holds NUL octets (BINARYMIME with BDAT only). */
+  /** True when the message contains NUL octets (BINARYMIME with BDAT only). */
   nul: boolean;
   /** Body chunks in order. */
   chunks: () => AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
