@@ -221,6 +221,14 @@ export class SmtpClient {
     const line = `BDAT ${chunk.length}${last ? ' LAST' : ''}`;
     this.command('BDAT', line, last ? 'DATA-END' : 'BDAT');
     this.queue(chunk);
+    if (this.logBody !== 'none') {
+      this.bodyLogger ??= new BodyLogger(this.recorder, this.logBody);
+      this.bodyLogger.write(chunk);
+      if (last) {
+        this.bodyLogger.end();
+        this.bodyLogger = null;
+      }
+    }
     this.recorder.add('event', `Chunk of ${chunk.length} bytes sent`);
   }
 
