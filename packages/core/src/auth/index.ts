@@ -2,14 +2,27 @@
  * The registry of SASL mechanisms and the choice between them.
  */
 import { SmtpUsageError } from '../errors.js';
+import { cramMd5Mechanism } from './cram-md5.js';
 import type { SaslMechanism } from './mechanism.js';
+import { oauthBearerMechanism } from './oauthbearer.js';
 import { loginMechanism, plainMechanism } from './plain.js';
+import { scramSha256Mechanism } from './scram-sha-256.js';
 import { xoauth2Mechanism } from './xoauth2.js';
 
 export type { Credentials, SaslExchange, SaslMechanism } from './mechanism.js';
 
+// Default order by strength. Passwords: SCRAM-SHA-256 (50) > CRAM-MD5 (30) > PLAIN (20) >
+// LOGIN (10). Tokens: XOAUTH2 (40) > OAUTHBEARER (35).
+// XOAUTH2 ranks first because Gmail and Microsoft 365 document it for OAuth login over SMTP.
 const MECHANISMS = new Map<string, SaslMechanism>(
-  [plainMechanism, loginMechanism, xoauth2Mechanism].map((mechanism) => [mechanism.name, mechanism]),
+  [
+    scramSha256Mechanism,
+    cramMd5Mechanism,
+    plainMechanism,
+    loginMechanism,
+    xoauth2Mechanism,
+    oauthBearerMechanism,
+  ].map((mechanism) => [mechanism.name, mechanism]),
 );
 
 /** Add or replace a mechanism, for example one a custom runtime needs. */
@@ -56,10 +69,9 @@ export function chooseMechanism(
   const chosen = candidates[0];
   if (!chosen) {
     const kind = credential === 'token' ? 'an access token' : 'a password';
-    throw new SmtpUsageError(
-      `No AUTH mechanism for ${kind}: the server offers ${offeredList}`,
-      { phase: 'auth' },
-    );
+    throw new SmtpUsageError(`No AUTH mechanism for ${kind}: the server offers ${offeredList}`, {
+      phase: 'auth',
+    });
   }
   return chosen;
 }

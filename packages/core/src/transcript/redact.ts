@@ -44,6 +44,9 @@ export class SecretScanner {
       // XOAUTH2 and OAUTHBEARER initial responses.
       needles.add(encodeBase64(utf8Bytes(`user=${user}\x01auth=Bearer ${value}\x01\x01`)));
       needles.add(encodeBase64(utf8Bytes(`n,a=${user},\x01auth=Bearer ${value}\x01\x01`)));
+      // OAUTHBEARER escapes `=` and `,` in the user name (RFC 5801 §4).
+      const saslUser = user.replace(/=/g, '=3D').replace(/,/g, '=2C');
+      needles.add(encodeBase64(utf8Bytes(`n,a=${saslUser},\x01auth=Bearer ${value}\x01\x01`)));
       needles.add(encodeBase64(utf8Bytes(`n,,\x01auth=Bearer ${value}\x01\x01`)));
     }
     if (user !== '' && values.length > 0) needles.add(encodeBase64(utf8Bytes(user)));
