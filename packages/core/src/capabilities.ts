@@ -35,7 +35,7 @@ export function parseCapabilities(reply: SmtpReply): Capabilities {
     // Old Microsoft and Netscape servers announce `AUTH=LOGIN` next to (or instead of) AUTH.
     const legacyAuth = /^AUTH=/i.test(trimmed);
     const [rawKeyword = '', ...parameters] = legacyAuth
-      ? ['AUTH', ...trimmed.slice(5).split(/\s+/)]
+      ? ['AUTH', ...trimmed.slice(5).split(/\s+/).filter(Boolean)]
       : trimmed.split(/\s+/);
     const keyword = rawKeyword.toUpperCase();
 

@@ -58,10 +58,12 @@ export function checkParameters(parameters: CommandParameters, field: string): v
     if (!/^[A-Za-z0-9][A-Za-z0-9-]*$/.test(name)) {
       throw new SmtpUsageError(`Invalid ${field} parameter name ${JSON.stringify(name)}`);
     }
-    if (value !== true && FORBIDDEN_IN_PARAMETER.test(String(value))) {
+    const text = String(value);
+    // RFC 5321 §4.1.2: esmtp-value is octets 33 to 126 except "=", so no control characters.
+    if (value !== true && (FORBIDDEN_IN_PARAMETER.test(text) || CONTROL.test(text))) {
       throw new SmtpUsageError(
-        `Invalid ${field} parameter ${name}=${JSON.stringify(String(value))}: ` +
-          'values must not contain CR, LF, NUL, spaces, "=" or angle brackets (encode them as xtext)',
+        `Invalid ${field} parameter ${name}=${JSON.stringify(text)}: values must not contain ` +
+          'CR, LF, NUL, control characters, spaces, "=" or angle brackets (encode them as xtext)',
       );
     }
   }
@@ -95,11 +97,15 @@ export function addressLiteral(address: string | undefined): string {
   return unmapped.includes(':') ? `[IPv6:${unmapped}]` : `[${unmapped}]`;
 }
 
-/** Encode xtext (RFC 3461 §4): `+`, `=`, and bytes outside 33..126 become `+XX`. */
+/**
+ * Encode xtext (RFC 3461 §4): `+`, `=`, and bytes outside 33..126 become `+XX`. So do `<` and
+ * `>`, which xtext may carry as they are but `checkParameters` rejects.
+ */
 export function encodeXtext(value: string): string {
   let text = '';
   for (const byte of new TextEncoder().encode(value)) {
-    const plain = byte >= 33 && byte <= 126 && byte !== 43 && byte !== 61;
+    const special = byte === 43 || byte === 61 || byte === 60 || byte === 62; // + = < >
+    const plain = byte >= 33 && byte <= 126 && !special;
     text += plain
       ? String.fromCharCode(byte)
       : `+${byte.toString(16).toUpperCase().padStart(2, '0')}`;

@@ -34,6 +34,15 @@ export class DataEncoder {
   maxLineLength = 0;
 
   /**
+   * Insertions found in the chunk being encoded: byte `insertBytes[k]` goes before input
+   * offset `insertOffsets[k]`, in increasing offset order. Kept between chunks so that a
+   * long message does not allocate them again.
+   */
+  private insertOffsets = new Int32Array(64);
+  private insertBytes = new Uint8Array(64);
+  private inserts = 0;
+
+  /**
    * Encode one chunk. The result may share memory with the input when nothing had to
    * change, so write it before reusing the input buffer.
    */
@@ -42,18 +51,15 @@ export class DataEncoder {
     this.bytesIn += length;
     if (length === 0) return chunk;
 
-    let out: Uint8Array | null = null;
-    let written = 0;
-    let copiedTo = 0;
+    this.inserts = 0;
+    const pad = wordPadding(chunk);
+    const words = wordView(chunk, pad);
     let index = 0;
-
-    // Append chunk[copiedTo, end) and then the given bytes to the output.
-    const flushSpan = (end: number, ...extra: number[]): void => {
-      if (out === null) out = new Uint8Array(length * 2 + 4);
-      out.set(chunk.subarray(copiedTo, end), written);
-      written += end - copiedTo;
-      for (const byte of extra) out[written++] = byte;
-    };
+    // Counters live in locals inside the loop; they are stored back once at the end.
+    let lineLength = this.lineLength;
+    let maxLineLength = this.maxLineLength;
+    let lines = this.lines;
+    let atLineStart = this.atLineStart;
 
     if (this.pendingCR) {
       this.pendingCR = false;
@@ -61,32 +67,27 @@ export class DataEncoder {
         index = 1;
       } else {
         // Bare CR at the end of the previous chunk: complete it as CRLF.
-        flushSpan(0, LF);
+        this.insert(0, LF);
       }
-      this.endLine();
+      if (lineLength > maxLineLength) maxLineLength = lineLength;
+      lineLength = 0;
+      lines += 1;
+      atLineStart = true;
     }
 
-    let nextCR = chunk.indexOf(CR, index);
     while (index < length) {
-      if (this.atLineStart) {
-        this.atLineStart = false;
-        if (chunk[index] === DOT && this.dotStuff) {
-          flushSpan(index, DOT);
-          copiedTo = index;
-        }
+      if (atLineStart) {
+        atLineStart = false;
+        if (chunk[index] === DOT && this.dotStuff) this.insert(index, DOT);
       }
 
-      let lineFeed = chunk.indexOf(LF, index);
-      if (lineFeed === -1) lineFeed = length;
-      if (nextCR !== -1 && nextCR < index) nextCR = chunk.indexOf(CR, index);
-      const stop = nextCR !== -1 && nextCR < lineFeed ? nextCR : lineFeed;
-      this.lineLength += stop - index;
+      const stop = findLineEnd(chunk, words, pad, index);
+      lineLength += stop - index;
       if (stop === length) break;
 
       if (chunk[stop] === LF) {
         // Bare LF: insert the missing CR.
-        flushSpan(stop, CR);
-        copiedTo = stop;
+        this.insert(stop, CR);
         index = stop + 1;
       } else if (stop + 1 === length) {
         this.pendingCR = true;
@@ -94,24 +95,63 @@ export class DataEncoder {
         break;
       } else if (chunk[stop + 1] === LF) {
         index = stop + 2;
-        nextCR = chunk.indexOf(CR, index);
       } else {
         // Bare CR inside the chunk: add the LF it lacks.
-        flushSpan(stop + 1, LF);
-        copiedTo = stop + 1;
+        this.insert(stop + 1, LF);
         index = stop + 1;
-        nextCR = chunk.indexOf(CR, index);
       }
-      this.endLine();
+      if (lineLength > maxLineLength) maxLineLength = lineLength;
+      lineLength = 0;
+      lines += 1;
+      atLineStart = true;
     }
+    this.lineLength = lineLength;
+    this.maxLineLength = maxLineLength;
+    this.lines = lines;
+    this.atLineStart = atLineStart;
 
-    if (out === null) {
+    if (this.inserts === 0) {
       this.bytesOut += length;
       return chunk;
     }
-    flushSpan(length);
-    this.bytesOut += written;
-    return (out as Uint8Array).subarray(0, written);
+    const out = this.applyInserts(chunk);
+    this.bytesOut += out.length;
+    return out;
+  }
+
+  private insert(offset: number, byte: number): void {
+    if (this.inserts === this.insertOffsets.length) {
+      const offsets = new Int32Array(this.inserts * 2);
+      offsets.set(this.insertOffsets);
+      this.insertOffsets = offsets;
+      const bytes = new Uint8Array(this.inserts * 2);
+      bytes.set(this.insertBytes);
+      this.insertBytes = bytes;
+    }
+    this.insertOffsets[this.inserts] = offset;
+    this.insertBytes[this.inserts] = byte;
+    this.inserts += 1;
+  }
+
+  /**
+   * Copy the chunk once into an output of the final size, then move each span behind an
+   * insertion into place with `copyWithin`, last span first. Working inside one buffer
+   * needs no view per span, so a long message makes little garbage besides the outputs.
+   */
+  private applyInserts(chunk: Uint8Array): Uint8Array {
+    const count = this.inserts;
+    const offsets = this.insertOffsets;
+    const out = new Uint8Array(chunk.length + count);
+    out.set(chunk);
+    let spanEnd = chunk.length;
+    for (let k = count - 1; k >= 0; k--) {
+      const offset = offsets[k] as number;
+      // Input bytes from `offset` on move right by one for every insertion up to k.
+      out.copyWithin(offset + k + 1, offset, spanEnd);
+      out[offset + k] = this.insertBytes[k] as number;
+      spanEnd = offset;
+    }
+    return out;
   }
 
   /** Bytes that end the data: a missing CRLF when needed, then `.` CRLF. */
@@ -154,6 +194,65 @@ export class DataEncoder {
   }
 }
 
+/** Chunks shorter than this are scanned byte by byte. */
+const MIN_WORD_SCAN = 64;
+
+/**
+ * A chunk as 32-bit words for `findLineEnd`, starting `wordPadding(chunk)` bytes in, at the
+ * first 4-byte-aligned offset; null for a short chunk, which is scanned byte by byte.
+ */
+function wordView(chunk: Uint8Array, pad: number): Int32Array | null {
+  if (chunk.length < pad + MIN_WORD_SCAN) return null;
+  return new Int32Array(chunk.buffer, chunk.byteOffset + pad, (chunk.length - pad) >> 2);
+}
+
+/** Bytes from the start of `chunk` to its first 4-byte-aligned offset. */
+function wordPadding(chunk: Uint8Array): number {
+  return (4 - (chunk.byteOffset & 3)) & 3;
+}
+
+/** Every byte of a word set to 14, one more than CR, and every byte's top bit. */
+const FOURTEENS = 0x0e0e0e0e;
+const TOP_BITS = 0x80808080 | 0;
+
+/**
+ * Index of the first CR or LF at or after `from`, or the chunk length when there is none.
+ * Four bytes are tested at once: `(x - 0x0e0e0e0e) & ~x & 0x80808080` is non-zero for a
+ * word holding a byte below 14, the "has less than" bit trick. It never misses such a
+ * word and may flag a word whose byte below 14 is neither CR nor LF, so flagged words are
+ * checked byte by byte. The result does not depend on byte order.
+ */
+function findLineEnd(
+  chunk: Uint8Array,
+  words: Int32Array | null,
+  pad: number,
+  from: number,
+): number {
+  const length = chunk.length;
+  let index = from;
+  if (words !== null) {
+    while (index < length && ((index - pad) & 3) !== 0) {
+      const byte = chunk[index];
+      if (byte === CR || byte === LF) return index;
+      index += 1;
+    }
+    if (index < length) {
+      let word = (index - pad) >> 2;
+      while (word < words.length) {
+        const value = words[word] as number;
+        if (((value - FOURTEENS) & ~value & TOP_BITS) !== 0) break;
+        word += 1;
+      }
+      index = pad + word * 4;
+    }
+  }
+  for (; index < length; index++) {
+    const byte = chunk[index];
+    if (byte === CR || byte === LF) return index;
+  }
+  return length;
+}
+
 /** Facts about a message gathered before sending it. */
 export interface MessageFacts {
   size: number;
@@ -172,24 +271,21 @@ export function inspectMessage(bytes: Uint8Array): MessageFacts {
   let maxLineLength = 0;
   let maxLine = 0;
   let line = 1;
-  let start = 0;
+  let lineStart = 0;
 
-  while (start <= bytes.length) {
-    let end = bytes.indexOf(LF, start);
-    if (end === -1) end = bytes.length;
-    const contentEnd = end > start && bytes[end - 1] === CR ? end - 1 : end;
-    if (contentEnd - start > maxLineLength) {
-      maxLineLength = contentEnd - start;
+  // Lines end at CRLF, bare LF or bare CR, the same line ends DataEncoder sends as CRLF.
+  for (let index = 0; index <= bytes.length; index++) {
+    const byte = bytes[index];
+    if (byte !== undefined && byte > 127) eightBit = true;
+    if (byte !== undefined && byte !== CR && byte !== LF) continue;
+
+    if (index - lineStart > maxLineLength) {
+      maxLineLength = index - lineStart;
       maxLine = line;
     }
+    if (byte === CR && bytes[index + 1] === LF) index += 1;
     line += 1;
-    start = end + 1;
-  }
-  for (let index = 0; index < bytes.length; index++) {
-    if (bytes[index]! > 127) {
-      eightBit = true;
-      break;
-    }
+    lineStart = index + 1;
   }
   const nul = bytes.indexOf(0) !== -1;
   return { size: bytes.length, eightBit, maxLineLength, maxLine, nul };

@@ -31,6 +31,12 @@ export const DEFAULT_COMMAND_TIMEOUT_MS = 60_000;
 /** Default wait for the reply after the data in milliseconds (RFC 5321 §4.5.3.2.6). */
 export const DEFAULT_DATA_TIMEOUT_MS = 600_000;
 
+/**
+ * Longest timeout accepted, in milliseconds: 2^31 - 1, about 24.8 days. Node keeps timer
+ * delays as 32-bit signed integers and runs a timer with a longer delay after 1 ms.
+ */
+export const MAX_TIMEOUT_MS = 2_147_483_647;
+
 /** Connections a pool opens at most by default; nodemailer uses the same number. */
 export const DEFAULT_MAX_CONNECTIONS = 5;
 

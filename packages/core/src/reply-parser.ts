@@ -12,15 +12,25 @@ const LF = 10;
 const CR = 13;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-const latin1 = new TextDecoder('latin1');
 
 /** Decode reply text as UTF-8 (RFC 6531), falling back to Latin-1 so no byte is lost. */
 function decodeLine(bytes: Uint8Array): string {
   try {
     return utf8.decode(bytes);
   } catch {
-    return latin1.decode(bytes);
+    return decodeLatin1(bytes);
   }
+}
+
+/**
+ * Map each byte to the code point of the same value. `TextDecoder('latin1')` would differ by
+ * runtime, because the WHATWG Encoding Standard maps that label to windows-1252: Deno 2.9 and
+ * Bun 1.4 decode 0x80 as U+20AC, while Node 20 decodes it as U+0080.
+ */
+function decodeLatin1(bytes: Uint8Array): string {
+  let text = '';
+  for (const byte of bytes) text += String.fromCharCode(byte);
+  return text;
 }
 
 export class ReplyParser {
@@ -78,7 +88,9 @@ export class ReplyParser {
   private takeLine(): string | null {
     const end = this.buffer.indexOf(LF, this.start);
     if (end === -1) {
-      if (this.buffer.length - this.start > MAX_REPLY_LINE_OCTETS) {
+      // A final CR may be the first half of the CRLF that ends a line of the maximum length.
+      const trailingCR = this.buffer[this.buffer.length - 1] === CR ? 1 : 0;
+      if (this.buffer.length - this.start > MAX_REPLY_LINE_OCTETS + trailingCR) {
         throw new SmtpProtocolError(
           `Reply line too long: over ${MAX_REPLY_LINE_OCTETS} octets without a line end`,
         );

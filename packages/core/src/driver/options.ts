@@ -79,7 +79,7 @@ export interface DsnOptions {
   notify?: Array<'SUCCESS' | 'FAILURE' | 'DELAY'> | 'NEVER';
   /** Return the full message or only its headers in a failure notice. */
   ret?: 'FULL' | 'HDRS';
-  /** Envelope id echoed in notifications; printable ASCII. */
+  /** Envelope id echoed in notifications: 1 to 100 printable ASCII characters, no < or >. */
   envid?: string;
   /** Send each recipient's original address as ORCPT. */
   orcpt?: boolean;

@@ -64,7 +64,8 @@ export class Session {
     private readonly settings: SessionSettings,
     private readonly environment: TransporterEnvironment,
     private readonly sinks: readonly TranscriptSink[],
-    scanner: SecretScanner,
+    /** Secrets of the transporter, also masked in the errors of this session. */
+    readonly scanner: SecretScanner,
   ) {
     this.recorder = new TranscriptRecorder({
       now: () => environment.clock.now(),
@@ -215,6 +216,7 @@ export class Session {
         (elapsed) => `TLS handshake timed out after ${elapsed} ms`,
       );
       this.socket = upgraded.socket;
+      this.pendingRead = null;
       this.timings.tls = this.now() - started;
       this.client.tlsEstablished();
       this.recordTls(upgraded.details);
@@ -286,24 +288,56 @@ export class Session {
         if (event.type === 'closed') throw this.closedError(phase);
         return event;
       }
+      // After the end of the stream every read returns at once, so reading again would spin
+      // without ever letting the timer fire.
+      if (this.closed) throw this.closedError(phase);
       const remaining = Math.max(0, timeoutMs - (this.now() - started));
       const chunk = await withDeadline(
         this.environment.clock,
-        this.requireSocket().read(),
+        this.readChunk(),
         remaining,
         phase,
         (elapsed) => this.timeoutMessage(phase, this.now() - started || elapsed),
       ).catch((error: unknown) => {
         throw this.readFailure(error, phase);
       });
-      if (chunk === null) this.client.receiveEnd();
-      else this.receive(chunk);
+      if (chunk === null) {
+        this.closed = true;
+        this.client.receiveEnd();
+      } else {
+        this.receive(chunk, phase);
+      }
     }
   }
 
-  private receive(chunk: Uint8Array): void {
+  /**
+   * Read the next chunk, reusing a read still pending from a wait that timed out. A second
+   * read would let the first one take the next chunk, and that reply would be lost from the
+   * protocol object and the transcript.
+   */
+  private readChunk(): Promise<Uint8Array | null> {
+    if (this.pendingRead) return this.pendingRead;
+    const read = this.requireSocket().read();
+    const clear = (): void => {
+      if (this.pendingRead === read) this.pendingRead = null;
+    };
+    read.then(clear, clear);
+    this.pendingRead = read;
+    return read;
+  }
+
+  private pendingRead: Promise<Uint8Array | null> | null = null;
+
+  private receive(chunk: Uint8Array, phase: SmtpPhase): void {
     try {
       this.client.receive(chunk);
+    } catch (error) {
+      // The parser knows no phases; the error gets the one being read, and the log the reason.
+      if (error instanceof SmtpError) {
+        error.phase ??= phase;
+        this.recorder.add('event', `Protocol error: ${error.message}`);
+      }
+      throw error;
     } finally {
       this.emit();
     }

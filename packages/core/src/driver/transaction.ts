@@ -6,7 +6,7 @@
 import { hasExtension } from '../capabilities.js';
 import { type CommandParameters, encodeXtext } from '../commands.js';
 import { MAX_MESSAGE_LINE_OCTETS } from '../limits.js';
-import { SmtpConnectionError, SmtpError, SmtpUsageError } from '../errors.js';
+import { SmtpConnectionError, SmtpError, SmtpReplyError, SmtpUsageError } from '../errors.js';
 import { DataEncoder } from '../data-encoder.js';
 import type { SmtpEvent } from '../events.js';
 import { parseEnhancedCode, replyText, type SmtpReply } from '../reply.js';
@@ -90,7 +90,8 @@ export async function sendTransaction(
     client.rcptTo(recipient, dsnRecipientParameters(dsn, recipient));
     if (!pipelining) {
       await session.flush(settings.commandTimeout, 'rcpt');
-      recordRecipient(await session.nextEvent('rcpt', settings.commandTimeout), accepted, rejected);
+      const event = await session.nextEvent('rcpt', settings.commandTimeout);
+      recordRecipient(session, event, accepted, rejected);
     }
   }
 
@@ -137,10 +138,15 @@ async function readPipelinedEnvelope(
   try {
     expectSender(session, await session.nextEvent('mail', settings.commandTimeout));
   } catch (error) {
-    senderError = error as SmtpError;
+    // Only a negative reply leaves the other replies to read. After 421 (RFC 5321 §3.8), a
+    // close or a timeout, no more replies will come.
+    const negativeReply = error instanceof SmtpReplyError && error.responseCode !== 421;
+    if (!negativeReply) throw error;
+    senderError = error;
   }
   for (let index = 0; index < message.to.length; index++) {
-    recordRecipient(await session.nextEvent('rcpt', settings.commandTimeout), accepted, rejected);
+    const event = await session.nextEvent('rcpt', settings.commandTimeout);
+    recordRecipient(session, event, accepted, rejected);
   }
   if (state.chunking) {
     if (senderError) throw senderError;
@@ -353,13 +359,24 @@ function expectSender(session: Session, event: SmtpEvent): void {
   throw session.replyError('EENVELOPE', 'mail', replyOf(event), 'Sender rejected');
 }
 
-function recordRecipient(event: SmtpEvent, accepted: string[], rejected: RejectedRecipient[]): void {
+function recordRecipient(
+  session: Session,
+  event: SmtpEvent,
+  accepted: string[],
+  rejected: RejectedRecipient[],
+): void {
   if (event.type === 'recipient-accepted') {
     accepted.push(event.recipient);
     return;
   }
   if (event.type === 'recipient-rejected') {
     rejected.push(rejection(event.recipient, event.reply));
+    // RFC 5321 §3.8: after 421 the server closes the channel, so no RCPT or DATA may follow.
+    if (event.reply.code === 421) {
+      const error = session.replyError('EENVELOPE', 'rcpt', event.reply, 'Recipient rejected');
+      error.command = `RCPT TO:<${event.recipient}>`;
+      throw withRecipients(error, accepted, rejected);
+    }
     return;
   }
   throw new SmtpError('EPROTOCOL', `Unexpected ${event.type} while reading RCPT replies`);

@@ -20,7 +20,7 @@ import {
 import { composeMessage } from '../message/compose.js';
 import type { TranscriptSink } from '../transcript/entry.js';
 import { TranscriptRecorder } from '../transcript/recorder.js';
-import { SecretScanner } from '../transcript/redact.js';
+import { redactError, SecretScanner } from '../transcript/redact.js';
 import type {
   DeliveryOptions,
   MessageInput,
@@ -126,9 +126,12 @@ async function failSession(session: Session, error: unknown): Promise<unknown> {
   return attachTranscript(session, error);
 }
 
-/** Attach the last transcript lines of the session to an error. */
+/** Mask secrets in an error and attach the last transcript lines of the session to it. */
 function attachTranscript(session: Session, error: unknown): unknown {
-  if (error instanceof SmtpError) error.transcript = session.transcriptTail();
+  if (error instanceof SmtpError) {
+    redactError(error, session.scanner);
+    error.transcript = session.transcriptTail();
+  }
   return error;
 }
 
@@ -340,8 +343,13 @@ function deliveryOf(input: MessageInput): DeliveryOptions {
     if (dsn.ret !== undefined && dsn.ret !== 'FULL' && dsn.ret !== 'HDRS') {
       throw new SmtpUsageError("Invalid message.dsn.ret: expected 'FULL' or 'HDRS'");
     }
-    if (dsn.envid !== undefined && !/^[\x20-\x7e]{1,100}$/.test(dsn.envid)) {
-      throw new SmtpUsageError('Invalid message.dsn.envid: expected 1 to 100 printable ASCII characters');
+    // Angle brackets are valid xtext, but `checkParameters` rejects them in MAIL parameters
+    // once connected. Rejecting them here keeps the attempt off the wire.
+    const envid = dsn.envid;
+    if (envid !== undefined && (!/^[\x20-\x7e]{1,100}$/.test(envid) || /[<>]/.test(envid))) {
+      throw new SmtpUsageError(
+        'Invalid message.dsn.envid: expected 1 to 100 printable ASCII characters without < or >',
+      );
     }
     delivery.dsn = dsn;
   }

@@ -4,6 +4,7 @@
  */
 import { checkClientName } from '../commands.js';
 import { SmtpUsageError } from '../errors.js';
+import { MAX_TIMEOUT_MS } from '../limits.js';
 import type { TransporterOptions } from './options.js';
 
 const OPTION_NAMES = new Set([
@@ -60,8 +61,9 @@ function checkNames(value: object, known: Set<string>, prefix: string): void {
 function checkTimeout(options: TransporterOptions, name: keyof TransporterOptions): void {
   const value = options[name];
   if (value === undefined) return;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw invalid(name, value, 'a positive number of milliseconds');
+  const inRange = typeof value === 'number' && value > 0 && value <= MAX_TIMEOUT_MS;
+  if (!inRange) {
+    throw invalid(name, value, `a positive number of milliseconds up to ${MAX_TIMEOUT_MS}`);
   }
 }
 
@@ -118,7 +120,11 @@ export function validateOptions(options: TransporterOptions): void {
 function checkAuth(options: TransporterOptions): void {
   const auth = options.auth;
   if (auth === undefined) return;
-  if (typeof auth !== 'object' || auth === null) throw invalid('auth', auth, 'an object { user, pass }');
+  if (typeof auth !== 'object' || auth === null) {
+    // The value may be the password itself, so only its type is named.
+    const type = auth === null ? 'null' : typeof auth;
+    throw new SmtpUsageError(`Invalid option auth: expected an object { user, pass }, got ${type}`);
+  }
   checkNames(auth, AUTH_NAMES, 'auth.');
   if (typeof auth.user !== 'string') {
     throw new SmtpUsageError('Invalid option auth.user: expected the login name as a string');

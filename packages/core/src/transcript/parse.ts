@@ -4,8 +4,10 @@
  */
 import type { TranscriptDirection, TranscriptEntry } from './entry.js';
 
+// The text is `[^\r\n]*` rather than `.*`, because `.` stops at U+2028 and U+2029, which the
+// formatter writes as they are.
 const LINE_PATTERN =
-  /^(\d+) (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}) (-?\d+) (-?\d+) (C >|S <|###)(?: (.*))?$/;
+  /^(\d+) (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}) (-?\d+) (-?\d+) (C >|S <|###)(?: ([^\r\n]*))?$/;
 
 const DIRECTIONS: Record<string, TranscriptDirection> = {
   'C >': 'client',
@@ -36,7 +38,11 @@ export function unescapeText(text: string): string | null {
   return result;
 }
 
-/** Parse a local time written by `formatLocalTime` back into epoch milliseconds. */
+/**
+ * Parse a local time written by `formatLocalTime` back into epoch milliseconds.
+ * NOTE: the text has no offset, so in the hour repeated when daylight saving time ends this
+ * returns the earlier of the two instants.
+ */
 function parseLocalTime(text: string): number {
   const [date = '', time = ''] = text.split('T');
   const [year, month, day] = date.split('-').map(Number);
