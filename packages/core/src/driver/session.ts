@@ -403,7 +403,11 @@ export class Session {
       try {
         this.client.quit();
         await this.flush(QUIT_TIMEOUT_MS, 'quit');
-        await this.nextEvent('quit', QUIT_TIMEOUT_MS);
+        // Replies still due from before (a late reply after a timeout) come first.
+        for (let waited = 0; waited < 16; waited++) {
+          const event = await this.nextEvent('quit', QUIT_TIMEOUT_MS);
+          if (event.type !== 'closed' && event.command.awaiting === 'QUIT') break;
+        }
       } catch {
         // The result is known already; a missing 221 changes nothing.
       }
