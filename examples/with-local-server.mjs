@@ -3,8 +3,8 @@
  * any login accepted), passing its address in SMTP_HOST and SMTP_PORT.
  *
  *   node examples/with-local-server.mjs node examples/node-send-basic/send.mjs
- *   node examples/with-local-server.mjs npx deno run --allow-net=127.0.0.1 --allow-env \
- *     examples/deno-send-basic/send.ts
+ *   node examples/with-local-server.mjs npx deno run --config packages/deno/deno.json \
+ *     --allow-net=127.0.0.1 --allow-env=SMTP_HOST,SMTP_PORT examples/deno-send-basic/send.ts
  */
 import { spawn } from 'node:child_process';
 import { SMTPServer } from 'smtp-server';

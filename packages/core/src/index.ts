@@ -23,13 +23,22 @@ export { decodeBase64, encodeBase64, encodeBase64Text } from './base64.js';
 export * from './errors.js';
 export * as limits from './limits.js';
 
-// Transcript: entries, masking, formatters and sinks.
+// Transcript: entries, masking, formatters, sinks and the log-file writer.
 export type * from './transcript/entry.js';
 export { escapeText, formatJsonLine, formatLocalTime, formatText, formatTextLine } from './transcript/format.js';
 export { parseTextLine, unescapeText } from './transcript/parse.js';
 export { MemorySink } from './transcript/memory-sink.js';
 export { SecretScanner, type SecretSet } from './transcript/redact.js';
 export { nextConnectionId, TranscriptRecorder } from './transcript/recorder.js';
+export {
+  type LogFileEnvironment,
+  type LogFileOptions,
+  LogFileRegistry,
+  type LogFileSystem,
+  type LogWriteFailure,
+  type MaybePromise,
+  rotatedLogPath,
+} from './transcript/file-log.js';
 
 // Driver: contracts an adapter supplies and the transporter built on them.
 export type * from './driver/contracts.js';

@@ -1,38 +1,46 @@
 /**
- * Log files for transcripts. Every sink on one path shares a single writer, so the file has
- * one strictly increasing line counter. Lines are buffered and appended in one batch per
- * tick, the file is rotated by size, and a failing disk never throws into the SMTP code: it
- * is reported once per file with `console.warn`.
+ * Log files for transcripts: Deno's file operations for core's `LogFileRegistry`, which
+ * owns the shared writer per path, batching, rotation and failure reports. Lines are
+ * appended asynchronously in one batch per tick, and a failure is reported once per file
+ * with `console.warn`.
+ * NOTE: there is no exit hook, because asynchronous writes cannot finish during exit. Lines
+ * not yet written when the process ends with `Deno.exit()` are lost; await `flush()` or
+ * `transporter.close()` first.
  */
 
-import type { LogFormat, TranscriptEntry, TranscriptSink } from '@mailwire/core';
-import { formatJsonLine, formatTextLine } from '@mailwire/core';
+import type { LogFileOptions, LogFileSystem, LogFormat, TranscriptSink } from '@mailwire/core';
+import { LogFileRegistry } from '@mailwire/core';
 import { isPermissionError } from './connect.ts';
 
-/** Size-based rotation of a log file. */
-export interface LogFileOptions {
-  /**
-   * Rotate before a write would make the file larger than this many bytes. Default: no
-   * rotation. A single line longer than the limit still goes into a file of its own.
-   */
-  maxBytes?: number;
-  /**
-   * Rotated files kept beside the current one: `name.log` becomes `name_1.log`, `name_1.log`
-   * becomes `name_2.log` and so on up to `name_<maxFiles>.log`. Default 5. With 0 the file
-   * is deleted and started again.
-   */
-  maxFiles?: number;
-}
-
-type FormatLine = (entry: TranscriptEntry) => string;
-
-const DEFAULT_MAX_FILES = 5;
+export type { LogFileOptions } from '@mailwire/core';
 
 /** Owner-only permissions, because transcripts name servers, accounts and recipients. */
 const FILE_MODE = 0o600;
 
-const writers = new Map<string, LogFileWriter>();
-const encoder = new TextEncoder();
+const denoFileSystem: LogFileSystem = {
+  append: (path, bytes) =>
+    Deno.writeFile(path, bytes, { append: true, create: true, mode: FILE_MODE }),
+  size: async (path) => {
+    try {
+      return (await Deno.stat(path)).size;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return 0;
+      throw error;
+    }
+  },
+  rename: (from, to) => ignoreNotFound(Deno.rename(from, to)),
+  remove: (path) => ignoreNotFound(Deno.remove(path)),
+};
+
+const logFiles = new LogFileRegistry({
+  fileSystem: denoFileSystem,
+  schedule: queueMicrotask,
+  warn: ({ path, error, message }) => {
+    const advice = isPermissionError(error) ? ` Run Deno with --allow-write=${path}.` : '';
+    console.warn(`mailwire: ${message}.${advice}`);
+  },
+  resolvePath: absolutePath,
+});
 let globalPath: string | undefined;
 
 /**
@@ -45,23 +53,7 @@ export function openLogFile(
   format: LogFormat,
   options: LogFileOptions = {},
 ): TranscriptSink {
-  const formatLine = lineFormatter(format);
-  const resolvedPath = absolutePath(path);
-
-  let writer = writers.get(resolvedPath);
-  if (writer === undefined) {
-    writer = new LogFileWriter(resolvedPath);
-    writers.set(resolvedPath, writer);
-  }
-  if (options.maxBytes !== undefined || options.maxFiles !== undefined) {
-    writer.configureRotation(options);
-  }
-
-  const target = writer;
-  return {
-    write: (entries) => target.append(entries, formatLine),
-    flush: () => target.flush(),
-  };
+  return logFiles.open(path, format, options);
 }
 
 /** Set the process-wide log file, or clear it with `undefined` to fall back to `MAILWIRE_LOG`. */
@@ -81,151 +73,6 @@ export function globalLogFile(): string | undefined {
     return Deno.env.get('MAILWIRE_LOG') || undefined;
   } catch {
     return undefined;
-  }
-}
-
-function lineFormatter(format: LogFormat): FormatLine {
-  if (format === 'text') return formatTextLine;
-  if (format === 'jsonl') return formatJsonLine;
-  throw new TypeError(`Invalid log format: ${String(format)} (expected 'text' or 'jsonl')`);
-}
-
-/** Appends formatted lines to one file, in batches, with optional rotation. */
-class LogFileWriter {
-  readonly path: string;
-  #maxBytes = Number.POSITIVE_INFINITY;
-  #maxFiles = DEFAULT_MAX_FILES;
-
-  #counter = 0;
-  #pending: string[] = [];
-  #scheduled = false;
-  /** Batches run one after another; this settles when the last one has. */
-  #writing: Promise<void> = Promise.resolve();
-  /** Bytes in the file, read from disk before the first rotation check. */
-  #size: number | undefined;
-  #failureReported = false;
-
-  constructor(path: string) {
-    this.path = path;
-  }
-
-  configureRotation(options: LogFileOptions): void {
-    const { maxBytes, maxFiles } = options;
-    if (maxBytes !== undefined && !(maxBytes > 0)) {
-      throw new RangeError(`Invalid maxBytes for log file ${this.path}: ${maxBytes}`);
-    }
-    if (maxFiles !== undefined && !(maxFiles >= 0)) {
-      throw new RangeError(`Invalid maxFiles for log file ${this.path}: ${maxFiles}`);
-    }
-    if (maxBytes !== undefined) this.#maxBytes = maxBytes;
-    if (maxFiles !== undefined) this.#maxFiles = Math.floor(maxFiles);
-  }
-
-  append(entries: readonly TranscriptEntry[], formatLine: FormatLine): void {
-    try {
-      for (const entry of entries) {
-        this.#counter += 1;
-        this.#pending.push(formatLine({ ...entry, counter: this.#counter }));
-      }
-    } catch (error) {
-      this.#reportFailure(error);
-    }
-    if (this.#scheduled || this.#pending.length === 0) return;
-
-    this.#scheduled = true;
-    queueMicrotask(() => this.#startBatch());
-  }
-
-  async flush(): Promise<void> {
-    this.#startBatch();
-    await this.#writing;
-  }
-
-  #startBatch(): void {
-    this.#scheduled = false;
-    if (this.#pending.length === 0) return;
-
-    const lines = this.#pending;
-    this.#pending = [];
-    this.#writing = this.#writing.then(() => this.#writeLines(lines));
-  }
-
-  async #writeLines(lines: string[]): Promise<void> {
-    try {
-      if (!Number.isFinite(this.#maxBytes)) {
-        await this.#appendLines(lines);
-        return;
-      }
-
-      this.#size ??= await fileSize(this.path);
-      let batch: string[] = [];
-      let batchBytes = 0;
-      for (const line of lines) {
-        const lineBytes = encoder.encode(line).length + 1;
-        const projected = this.#size + batchBytes + lineBytes;
-        if (projected > this.#maxBytes && this.#size + batchBytes > 0) {
-          if (batch.length > 0) await this.#appendLines(batch);
-          batch = [];
-          batchBytes = 0;
-          await this.#rotate();
-        }
-        batch.push(line);
-        batchBytes += lineBytes;
-      }
-      if (batch.length > 0) await this.#appendLines(batch);
-    } catch (error) {
-      // The size on disk is unknown after a failure; read it again before the next batch.
-      this.#size = undefined;
-      this.#reportFailure(error);
-    }
-  }
-
-  async #appendLines(lines: readonly string[]): Promise<void> {
-    const bytes = encoder.encode(`${lines.join('\n')}\n`);
-    await Deno.writeFile(this.path, bytes, { append: true, create: true, mode: FILE_MODE });
-    if (this.#size !== undefined) this.#size += bytes.length;
-  }
-
-  async #rotate(): Promise<void> {
-    if (this.#maxFiles === 0) {
-      await ignoreNotFound(Deno.remove(this.path));
-    } else {
-      for (let index = this.#maxFiles - 1; index >= 1; index -= 1) {
-        const from = rotatedPath(this.path, index);
-        await ignoreNotFound(Deno.rename(from, rotatedPath(this.path, index + 1)));
-      }
-      await ignoreNotFound(Deno.rename(this.path, rotatedPath(this.path, 1)));
-    }
-    this.#size = 0;
-  }
-
-  #reportFailure(error: unknown): void {
-    if (this.#failureReported) return;
-    this.#failureReported = true;
-
-    const reason = error instanceof Error ? error.message : String(error);
-    const advice = isPermissionError(error) ? ` Run Deno with --allow-write=${this.path}.` : '';
-    console.warn(
-      `mailwire: writing the log file ${this.path} failed: ${reason}.${advice} ` +
-        'Transcript lines for this file are dropped while writing fails.',
-    );
-  }
-}
-
-/** `mail.log` with index 2 becomes `mail_2.log`; a name without extension gets `_2` appended. */
-function rotatedPath(path: string, index: number): string {
-  const slash = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
-  const dot = path.lastIndexOf('.');
-  if (dot <= slash + 1) return `${path}_${index}`;
-  return `${path.slice(0, dot)}_${index}${path.slice(dot)}`;
-}
-
-async function fileSize(path: string): Promise<number> {
-  try {
-    return (await Deno.stat(path)).size;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return 0;
-    throw error;
   }
 }
 
