@@ -1,9 +1,11 @@
 /**
  * The second line of defence for secrets. Entries are masked when they are created; this
  * scanner checks every entry again before it leaves core, looking for each configured
- * secret in raw form, in base64, in hex, and inside the AUTH PLAIN and XOAUTH2 blobs.
+ * secret in raw form, JSON-escaped, in base64, in hex, and inside the AUTH PLAIN and XOAUTH2
+ * blobs. `redactError` applies the same scan to errors that leave a session.
  */
 import { encodeBase64, encodeHex, utf8Bytes } from '../base64.js';
+import type { SmtpError } from '../errors.js';
 import { MASK } from '../limits.js';
 
 /** Secrets of one transporter, as configured by the caller. */
@@ -34,10 +36,19 @@ export class SecretScanner {
 
     for (const value of values) {
       const bytes = utf8Bytes(value);
-      if (value.length >= MIN_RAW_LENGTH) needles.add(value);
+      if (value.length >= MIN_RAW_LENGTH) {
+        needles.add(value);
+        // Inside JSON, such as the XOAUTH2 error a server sends, quotes and backslashes are
+        // escaped.
+        needles.add(JSON.stringify(value).slice(1, -1));
+      }
       needles.add(encodeBase64(bytes));
-      needles.add(encodeHex(bytes));
-      needles.add(encodeHex(bytes).toUpperCase());
+      // The hex of a one- or two-character secret is a common pair of digits; masking it
+      // would mangle unrelated text, so hex forms start at the raw length limit too.
+      if (value.length >= MIN_RAW_LENGTH) {
+        needles.add(encodeHex(bytes));
+        needles.add(encodeHex(bytes).toUpperCase());
+      }
       // AUTH PLAIN (RFC 4616): authzid NUL authcid NUL passwd, with and without authzid.
       needles.add(encodeBase64(utf8Bytes(`\0${user}\0${value}`)));
       needles.add(encodeBase64(utf8Bytes(`${user}\0${user}\0${value}`)));
@@ -65,4 +76,23 @@ export class SecretScanner {
     }
     return { text: result, changed };
   }
+}
+
+/**
+ * Mask every secret form in the parts of an error that a caller prints or serialises: the
+ * message and the stack that repeats it, the reply lines, the command and the replies to
+ * rejected recipients. A server can repeat the credentials in its reply, and errors are not
+ * transcript entries, so the scanner has to check them separately.
+ */
+export function redactError(error: SmtpError, scanner: SecretScanner): void {
+  const message = scanner.scan(error.message);
+  if (message.changed) {
+    if (typeof error.stack === 'string') {
+      error.stack = error.stack.split(error.message).join(message.text);
+    }
+    error.message = message.text;
+  }
+  error.response = error.response.map((line) => scanner.scan(line).text);
+  if (error.command !== undefined) error.command = scanner.scan(error.command).text;
+  for (const rejected of error.rejected) rejected.response = scanner.scan(rejected.response).text;
 }
