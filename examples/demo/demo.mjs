@@ -119,6 +119,7 @@ async function main() {
       badLog.text(),
     );
     output += `\nLog file (both sessions, mode 0600): ${logFile}\n`;
+    output += `Explain it with: npx mailwire explain ${logFile}\n`;
 
     assertNoSecret(output, 'the demo output');
     assertNoSecret(readFileSync(logFile, 'utf8'), logFile);
