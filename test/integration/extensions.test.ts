@@ -198,3 +198,42 @@ describe('extensions against smtp-server', () => {
     expect(raw).not.toMatch(/[^\r]\n/);
   });
 });
+
+describe('input checks that name the problem', () => {
+  it.each([
+    [{ from: 'a@example.test', to: 'b@example.test', subjet: 'x' }, /Unknown message field subjet/],
+    [
+      { from: 'a@example.test', to: 'b@example.test', attachments: [] },
+      /Unknown message field attachments: attachments are not composed/,
+    ],
+    [{ envelope: { from: 'a@example.test', to: ['b@example.test'] }, raw: 'x', text: 'y' }, /Unknown message field text/],
+  ])('rejects unknown message field %#', async (message, pattern) => {
+    const transporter = createTransporter({ host: '127.0.0.1', port: 9 });
+    const error = (await transporter.send(message as never).catch((caught: unknown) => caught)) as SmtpError;
+    expect(error.code).toBe('EINPUT');
+    expect(error.message).toMatch(pattern);
+  });
+
+  it("names startTls: 'never' when it keeps credentials off a clear connection", async () => {
+    const smtp = await server();
+    const error = (await createTransporter({
+      host: '127.0.0.1',
+      port: smtp.port,
+      startTls: 'never',
+      auth: { user: 'demo@example.test', pass: 'demo-Passw0rd' },
+    })
+      .send({ from: 'a@example.test', to: 'b@example.test', text: 'x' })
+      .catch((caught: unknown) => caught)) as SmtpError;
+    expect(error.message).toContain("startTls is 'never'");
+  });
+
+  it('suggests secure: false when an implicit TLS client meets a plain port', async () => {
+    const smtp = await server();
+    const error = (await createTransporter({ host: '127.0.0.1', port: smtp.port, secure: true })
+      .send({ from: 'a@example.test', to: 'b@example.test', text: 'x' })
+      .catch((caught: unknown) => caught)) as SmtpError;
+    expect(error.code).toBe('ETLS');
+    expect(error.message).toContain('set secure: false');
+    expect(error.message).not.toContain('\n');
+  });
+});

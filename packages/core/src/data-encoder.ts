@@ -198,8 +198,8 @@ export class DataEncoder {
 const MIN_WORD_SCAN = 64;
 
 /**
- * A chunk as 32-bit words for `findLineEnd`, starting `wordPadding(chunk)` bytes in, at the
- * first 4-byte-aligned offset; null for a short chunk, which is scanned byte by byte.
+ * View a chunk as 32-bit words for `findLineEnd`, from the first 4-byte-aligned offset, which
+ * is `pad` bytes in. A short chunk gets null and is scanned byte by byte.
  */
 function wordView(chunk: Uint8Array, pad: number): Int32Array | null {
   if (chunk.length < pad + MIN_WORD_SCAN) return null;
@@ -267,26 +267,43 @@ export interface MessageFacts {
 
 /** Scan a whole message for its size, 8-bit octets and longest line. */
 export function inspectMessage(bytes: Uint8Array): MessageFacts {
-  let eightBit = false;
+  const pad = wordPadding(bytes);
+  const words = wordView(bytes, pad);
   let maxLineLength = 0;
   let maxLine = 0;
   let line = 1;
   let lineStart = 0;
 
   // Lines end at CRLF, bare LF or bare CR, the same line ends DataEncoder sends as CRLF.
-  for (let index = 0; index <= bytes.length; index++) {
-    const byte = bytes[index];
-    if (byte !== undefined && byte > 127) eightBit = true;
-    if (byte !== undefined && byte !== CR && byte !== LF) continue;
-
-    if (index - lineStart > maxLineLength) {
-      maxLineLength = index - lineStart;
+  for (;;) {
+    const end = findLineEnd(bytes, words, pad, lineStart);
+    if (end - lineStart > maxLineLength) {
+      maxLineLength = end - lineStart;
       maxLine = line;
     }
-    if (byte === CR && bytes[index + 1] === LF) index += 1;
+    if (end === bytes.length) break;
+    lineStart = bytes[end] === CR && bytes[end + 1] === LF ? end + 2 : end + 1;
     line += 1;
-    lineStart = index + 1;
   }
+  const eightBit = hasEightBit(bytes, words, pad);
   const nul = bytes.indexOf(0) !== -1;
   return { size: bytes.length, eightBit, maxLineLength, maxLine, nul };
+}
+
+/** True when any byte is above 127, tested four bytes at a time where the view allows. */
+function hasEightBit(bytes: Uint8Array, words: Int32Array | null, pad: number): boolean {
+  let wordsEnd = 0;
+  if (words !== null) {
+    for (let index = 0; index < words.length; index++) {
+      if (((words[index] as number) & TOP_BITS) !== 0) return true;
+    }
+    for (let index = 0; index < pad; index++) {
+      if ((bytes[index] as number) > 127) return true;
+    }
+    wordsEnd = pad + words.length * 4;
+  }
+  for (let index = wordsEnd; index < bytes.length; index++) {
+    if ((bytes[index] as number) > 127) return true;
+  }
+  return false;
 }

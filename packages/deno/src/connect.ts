@@ -28,6 +28,8 @@ export const denoConnector: Connector = {
     } catch (error) {
       throw connectionError(error, host, port);
     }
+    // Commands are small writes; without this, one can wait for a delayed ACK (about 40 ms).
+    conn.setNoDelay(true);
     if (!options.secure) return { socket: new DenoSocket(conn) };
 
     // Deno.connectTls checks the certificate against the dialled host only, so implicit TLS

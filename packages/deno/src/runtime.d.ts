@@ -15,7 +15,9 @@ declare namespace Deno {
     close(): void;
   }
 
-  interface TcpConn extends Conn {}
+  interface TcpConn extends Conn {
+    setNoDelay(noDelay?: boolean): void;
+  }
 
   interface TlsConn extends Conn {
     handshake(): Promise<{ alpnProtocol: string | null }>;

@@ -130,9 +130,15 @@ export class Session {
     if (error instanceof SmtpError) return error;
     const code = (error as { code?: unknown }).code;
     const tlsFailure = secure && typeof code === 'string' && !code.startsWith('ECONN');
+    const text = messageOf(error).replace(/\s*\n\s*/g, ' ');
+    // OpenSSL reports a plain-text greeting on an implicit TLS connection as a wrong version.
+    const plainPort = tlsFailure && /wrong version number|WRONG_VERSION_NUMBER/i.test(text);
+    const hint = plainPort
+      ? `; port ${this.settings.port} seems to expect STARTTLS: set secure: false`
+      : '';
     return new SmtpConnectionError(
       tlsFailure ? 'ETLS' : 'ECONNECTION',
-      `${tlsFailure ? 'TLS handshake failed' : 'Connection failed'}: ${messageOf(error)}`,
+      `${tlsFailure ? 'TLS handshake failed' : 'Connection failed'}: ${text}${hint}`,
       { phase: tlsFailure ? 'tls' : 'connect', cause: error },
     );
   }
@@ -241,9 +247,13 @@ export class Session {
   private async authenticate(): Promise<void> {
     if (!this.settings.credentials) return;
     if (!this.client.secure && !this.settings.allowInsecureAuth) {
+      const reason =
+        this.settings.startTls === 'never'
+          ? "startTls is 'never'. Use 'opportunistic' or 'required'"
+          : 'the server offered no STARTTLS. Use secure: true on an implicit TLS port';
       throw new SmtpUsageError(
-        'Refusing to send credentials without TLS: the server offered no STARTTLS. ' +
-          'Use secure: true on an implicit TLS port, or set allowInsecureAuth for a trusted network',
+        `Refusing to send credentials without TLS: ${reason}, or set allowInsecureAuth ` +
+          'for a trusted network',
         { phase: 'auth' },
       );
     }
@@ -332,7 +342,8 @@ export class Session {
     try {
       this.client.receive(chunk);
     } catch (error) {
-      // The parser knows no phases; the error gets the one being read, and the log the reason.
+      // The parser has no notion of phases, so the error gets the phase being read. The log
+      // records the reason, because the error itself is not a transcript entry.
       if (error instanceof SmtpError) {
         error.phase ??= phase;
         this.recorder.add('event', `Protocol error: ${error.message}`);

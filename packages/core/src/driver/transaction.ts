@@ -76,7 +76,7 @@ export async function sendTransaction(
     client.rset();
     if (!pipelining) {
       await session.flush(settings.commandTimeout, 'mail');
-      await session.nextEvent('mail', settings.commandTimeout);
+      await expectReset(session, settings.commandTimeout);
     }
   }
   client.mailFrom(message.from, { ...mail, ...dsnMailParameters(dsn) });
@@ -133,7 +133,7 @@ async function readPipelinedEnvelope(
   if (!state.chunking) session.client.data();
   await session.flush(settings.commandTimeout, 'mail');
 
-  if (state.reset) await session.nextEvent('mail', settings.commandTimeout);
+  if (state.reset) await expectReset(session, settings.commandTimeout);
   let senderError: SmtpError | null = null;
   try {
     expectSender(session, await session.nextEvent('mail', settings.commandTimeout));
@@ -354,6 +354,18 @@ function refuse(session: Session, message: string, code: 'EMESSAGE' | 'EENVELOPE
   return error;
 }
 
+/**
+ * Read the reply to RSET. Other negative replies change nothing, but after 421 the server
+ * closes the channel (RFC 5321 §3.8), so the message needs another connection.
+ */
+async function expectReset(session: Session, timeoutMs: number): Promise<void> {
+  const reply = replyOf(await session.nextEvent('mail', timeoutMs));
+  if (reply.code !== 421) return;
+  const error = session.replyError('ECONNECTION', 'mail', reply, 'Connection closed after RSET');
+  error.command = 'RSET';
+  throw error;
+}
+
 function expectSender(session: Session, event: SmtpEvent): void {
   if (event.type === 'sender-accepted') return;
   throw session.replyError('EENVELOPE', 'mail', replyOf(event), 'Sender rejected');
@@ -416,11 +428,24 @@ function withRecipients(error: SmtpError, accepted: string[], rejected: Rejected
   return error;
 }
 
+/**
+ * Send the body chunks, each written before the next one is encoded. When the whole message
+ * is in memory, the last chunk stays queued and the caller writes it together with the end
+ * of data, one write fewer per message.
+ */
 async function streamBody(session: Session, message: PreparedMessage, timeoutMs: number): Promise<void> {
   const client = session.client;
-  for await (const chunk of message.chunks()) {
-    client.sendBody(chunk);
+  const chunks = message.chunks();
+  if (Symbol.asyncIterator in chunks) {
+    for await (const chunk of chunks) {
+      client.sendBody(chunk);
+      await session.flush(timeoutMs, 'message');
+    }
+    return;
+  }
+  for (const chunk of chunks) {
     await session.flush(timeoutMs, 'message');
+    client.sendBody(chunk);
   }
 }
 

@@ -219,6 +219,36 @@ function recordInputError(environment: TransporterEnvironment, sinks: Transcript
   for (const sink of sinks) sink.write(entries);
 }
 
+const COMPOSED_FIELDS = new Set([
+  'from',
+  'to',
+  'cc',
+  'bcc',
+  'replyTo',
+  'subject',
+  'text',
+  'html',
+  'headers',
+  'envelope',
+  'dsn',
+  'requireTls',
+]);
+const RAW_FIELDS = new Set(['envelope', 'raw', 'dsn', 'requireTls']);
+
+/** Reject fields the library does not know, so a misspelled or unsupported one is not lost. */
+function checkMessageFields(input: object, raw: boolean): void {
+  const known = raw ? RAW_FIELDS : COMPOSED_FIELDS;
+  for (const name of Object.keys(input)) {
+    if (known.has(name)) continue;
+    const hint =
+      name === 'attachments'
+        ? ': attachments are not composed by the library; build the message with a MIME ' +
+          'library and send it as { envelope, raw }'
+        : `: known fields are ${[...known].join(', ')}`;
+    throw new SmtpUsageError(`Unknown message field ${name}${hint}`);
+  }
+}
+
 function isRaw(input: MessageInput): input is RawMessage {
   return typeof input === 'object' && input !== null && 'raw' in input;
 }
@@ -228,6 +258,7 @@ function prepareMessage(input: MessageInput, environment: TransporterEnvironment
   if (typeof input !== 'object' || input === null) {
     throw new SmtpUsageError('Invalid message: expected { from, to, subject, text } or { envelope, raw }');
   }
+  checkMessageFields(input, isRaw(input));
   if (!isRaw(input)) {
     let composed: ReturnType<typeof composeMessage>;
     try {
@@ -362,11 +393,28 @@ function domainOf(address: unknown): string {
   return at > 0 ? text!.slice(at + 1).replace(/[^A-Za-z0-9.-]/g, '') || 'localhost' : 'localhost';
 }
 
+const headerDecoder = new TextDecoder();
+
+/** Bytes at the start of a raw message searched for the Message-ID header. */
+const MESSAGE_ID_SCAN_BYTES = 16384;
+
 /** Message-ID header of a raw message, looked up in the header section only. */
 function messageIdOf(bytes: Uint8Array): string | null {
-  const head = new TextDecoder().decode(bytes.subarray(0, Math.min(bytes.length, 16384)));
-  const headerEnd = head.search(/\r?\n\r?\n/);
-  const headers = headerEnd === -1 ? head : head.slice(0, headerEnd);
+  const head = bytes.subarray(0, Math.min(bytes.length, MESSAGE_ID_SCAN_BYTES));
+  // Only the header section is decoded; CR and LF never occur inside a UTF-8 sequence.
+  const headers = headerDecoder.decode(head.subarray(0, headerSectionEnd(head)));
   const match = /^message-id:\s*(<[^>\r\n]*>)/im.exec(headers);
   return match?.[1] ?? null;
+}
+
+/** Offset of the line break that starts the first empty line (`\r?\n\r?\n`), or the length. */
+function headerSectionEnd(bytes: Uint8Array): number {
+  let lineFeed = bytes.indexOf(10);
+  while (lineFeed !== -1) {
+    const next = bytes[lineFeed + 1];
+    const emptyLine = next === 10 || (next === 13 && bytes[lineFeed + 2] === 10);
+    if (emptyLine) return lineFeed > 0 && bytes[lineFeed - 1] === 13 ? lineFeed - 1 : lineFeed;
+    lineFeed = bytes.indexOf(10, lineFeed + 1);
+  }
+  return bytes.length;
 }

@@ -47,7 +47,7 @@ describe('validateOptions', () => {
   });
 
   it.each([
-    [{ host: 'smtp.example.test', hots: 1 }, /^Unknown option hots: /],
+    [{ host: 'smtp.example.test', hots: 1 }, /^Unknown option hots \(did you mean host\?\): /],
     [
       { host: 'smtp.example.test', greetingTimout: 1 },
       /^Unknown option greetingTimout \(did you mean greetingTimeout\?\)/,

@@ -42,10 +42,42 @@ function invalid(name: string, value: unknown, expected: string): SmtpUsageError
 /** Closest known name, for the hint on a misspelled option. */
 function suggest(name: string, known: Set<string>): string {
   const lower = name.toLowerCase();
-  const match = [...known].find(
-    (candidate) => candidate.toLowerCase() === lower || candidate.toLowerCase().startsWith(lower.slice(0, 4)),
-  );
-  return match ? ` (did you mean ${match}?)` : '';
+  let best = '';
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of known) {
+    const distance = editDistance(lower, candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  // Two edits catch typos such as `logFomat` or `hots` without suggesting unrelated names;
+  // a shared start catches longer spellings such as `password` for `pass`.
+  const close = bestDistance <= Math.max(2, Math.floor(name.length / 4));
+  const prefix = [...known].find((candidate) => {
+    const shorter = candidate.length < lower.length ? candidate.toLowerCase() : lower;
+    const longer = shorter === lower ? candidate.toLowerCase() : lower;
+    return shorter.length >= 4 && longer.startsWith(shorter);
+  });
+  if (close) return ` (did you mean ${best}?)`;
+  return prefix ? ` (did you mean ${prefix}?)` : '';
+}
+
+/** Levenshtein distance, with a swap of two neighbouring letters counted as one edit. */
+function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, index) => [index, ...new Array<number>(b.length).fill(0)]);
+  for (let column = 0; column <= b.length; column++) rows[0]![column] = column;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let value = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        value = Math.min(value, rows[i - 2]![j - 2]! + 1);
+      }
+      rows[i]![j] = value;
+    }
+  }
+  return rows[a.length]![b.length]!;
 }
 
 function checkNames(value: object, known: Set<string>, prefix: string): void {

@@ -40,8 +40,19 @@ export function escapeText(text: string, quoted: boolean): string {
 
 const pad2 = (value: number): string => (value < 10 ? `0${value}` : `${value}`);
 
+/** The last time formatted and its text: entries of one step mostly share a millisecond. */
+let lastTime = Number.NaN;
+let lastTimeText = '';
+
 /** Local time as `YYYY-MM-DDTHH:mm:ss.SSS`, the form of the reference log. */
 export function formatLocalTime(time: number): string {
+  if (time === lastTime) return lastTimeText;
+  lastTimeText = formatTime(time);
+  lastTime = time;
+  return lastTimeText;
+}
+
+function formatTime(time: number): string {
   const date = new Date(time);
   const milliseconds = date.getMilliseconds();
   return (

@@ -1,8 +1,8 @@
 /**
- * The second line of defence for secrets. Entries are masked when they are created; this
- * scanner checks every entry again before it leaves core, looking for each configured
- * secret in raw form, JSON-escaped, in base64, in hex, and inside the AUTH PLAIN and XOAUTH2
- * blobs. `redactError` applies the same scan to errors that leave a session.
+ * The second line of defence for secrets. Entries are masked when they are created, and this
+ * scanner checks every entry again before it leaves core. It looks for each configured secret
+ * in raw form, JSON-escaped, in base64, in hex, and inside the AUTH PLAIN and XOAUTH2 blobs.
+ * `redactError` applies the same scan to errors that leave a session.
  */
 import { encodeBase64, encodeHex, utf8Bytes } from '../base64.js';
 import type { SmtpError } from '../errors.js';
