@@ -1,7 +1,8 @@
 /**
- * Turns transcript records into conversations: one per connection id, each a list of steps
- * that pair a client command with the server's reply (pipelined commands included), plus the
- * events between them. Only reads records; judging what went wrong is `diagnosis.ts`'s job.
+ * Turns transcript records into conversations: one per connection of one process, each a list
+ * of steps that pair a client command with the server's reply (pipelined commands included),
+ * plus the events between them. Only reads records; judging what went wrong is
+ * `diagnosis.ts`'s job.
  */
 import type { LogLine } from './transcript-reader.js';
 
@@ -51,9 +52,13 @@ export interface Step {
 
 export type TimelineItem = { kind: 'step'; step: Step } | { kind: 'event'; line: LogLine };
 
-/** Every record of one connection id, read into steps and events. */
+/** Every record of one connection, read into steps and events. */
 export interface Connection {
+  /** Connection id from the log; unique only within one run of one process. */
   id: number;
+  /** Process id that groups the records, or null when the log has no valid one. */
+  processId: number | null;
+  /** Distinct process ids written in the records, invalid ones (below 0) included. */
   processIds: number[];
   records: LogLine[];
   timeline: TimelineItem[];
@@ -106,15 +111,70 @@ const PHASES: Record<string, StepPhase> = {
 const CONNECTED = /^SMTP Connected to '(.*)' on port (\d+)\.?( \(secured\))?/;
 const CONNECT_FAILED = /^SMTP Connection to '(.*)' on port (\d+) failed/;
 
-/** Group records by connection id, in order of first appearance, and read each. */
+/**
+ * Group records into connections, in order of first appearance. Processes number their
+ * connections from 1 each, so several processes appending to one log reuse the same ids:
+ * the key is the process id and the connection id. A process restarted with the same pid
+ * repeats both, so a connect event (`SMTP Connected to` or `SMTP Connection to … failed`)
+ * starts a new connection when the current one for its key has had one already. A record
+ * without a valid process id (missing, or negative in a damaged log) joins the latest
+ * connection with its connection id.
+ */
 export function splitConnections(records: readonly LogLine[]): Connection[] {
-  const groups = new Map<number, LogLine[]>();
+  const groups: RecordGroup[] = [];
+  const current = new Map<string, RecordGroup>();
+  const latestById = new Map<number, RecordGroup>();
+
   for (const record of records) {
-    const group = groups.get(record.connectionId) ?? [];
-    group.push(record);
-    groups.set(record.connectionId, group);
+    const processId = validProcessId(record);
+    let group = groupFor(record.connectionId, processId, current, latestById);
+    const connects = record.direction === 'event' && isConnectEvent(record.text);
+    if (!group || (connects && group.connected)) {
+      group = { connectionId: record.connectionId, processId, records: [], connected: false };
+      groups.push(group);
+    }
+    group.processId ??= processId;
+    if (connects) group.connected = true;
+    group.records.push(record);
+    if (group.processId !== null) current.set(keyOf(group.processId, group.connectionId), group);
+    latestById.set(record.connectionId, group);
   }
-  return [...groups].map(([id, group]) => readConnection(id, group));
+  return groups.map((group) => readConnection(group.connectionId, group.processId, group.records));
+}
+
+interface RecordGroup {
+  connectionId: number;
+  processId: number | null;
+  records: LogLine[];
+  /** A connect event has been read into this group. */
+  connected: boolean;
+}
+
+function keyOf(processId: number, connectionId: number): string {
+  return `${processId}:${connectionId}`;
+}
+
+function validProcessId(record: LogLine): number | null {
+  return record.processId !== null && record.processId >= 0 ? record.processId : null;
+}
+
+/** The open group a record belongs to, or undefined when it starts a new one. */
+function groupFor(
+  connectionId: number,
+  processId: number | null,
+  current: Map<string, RecordGroup>,
+  latestById: Map<number, RecordGroup>,
+): RecordGroup | undefined {
+  if (processId === null) return latestById.get(connectionId);
+  const group = current.get(keyOf(processId, connectionId));
+  if (group) return group;
+  // A group begun by records without a process id takes the first one that arrives.
+  const latest = latestById.get(connectionId);
+  return latest && latest.processId === null ? latest : undefined;
+}
+
+function isConnectEvent(text: string): boolean {
+  return CONNECTED.test(text) || CONNECT_FAILED.test(text);
 }
 
 /** Return the verb of a client line, or `AUTH-RESPONSE` for a response to a SASL challenge. */
@@ -145,9 +205,10 @@ export function makeReply(lines: LogLine[]): Reply {
   };
 }
 
-function readConnection(id: number, records: LogLine[]): Connection {
+function readConnection(id: number, processId: number | null, records: LogLine[]): Connection {
   const connection: Connection = {
     id,
+    processId,
     processIds: [...new Set(records.map((record) => record.processId).filter(isNumber))],
     records,
     timeline: [],
@@ -185,7 +246,19 @@ class StepReader {
 
   /** Finish reading, so that a log that ends inside a reply still gets the lines it has. */
   end(): void {
+    if (this.body) this.endBody();
     if (this.replyLines.length > 0) this.finishReply();
+  }
+
+  /**
+   * End the message data: the `.` step waits for its reply from here on, and enters the
+   * timeline here, after the body lines and the `Message data sent` event that precede it.
+   */
+  private endBody(): void {
+    const step = this.body!;
+    this.body = null;
+    this.pending.push(step);
+    this.connection.timeline.push({ kind: 'step', step });
   }
 
   private readEvent(record: LogLine): void {
@@ -203,8 +276,7 @@ class StepReader {
       connection.tls = record;
       this.secure = true;
     } else if (record.text.startsWith('Message data sent') && this.body) {
-      this.pending.push(this.body);
-      this.body = null;
+      this.endBody();
     }
   }
 
@@ -219,10 +291,7 @@ class StepReader {
 
   private readServer(record: LogLine): void {
     // The server spoke, so the message data has ended even if the log lacks the event.
-    if (this.body) {
-      this.pending.push(this.body);
-      this.body = null;
-    }
+    if (this.body) this.endBody();
     this.replyLines.push(record);
     if (!/^\d{3}-/.test(record.text)) this.finishReply();
   }
@@ -243,12 +312,17 @@ class StepReader {
     if (step.startedAt !== null && endedAt !== null) step.durationMs = endedAt - step.startedAt;
     this.inSaslExchange = reply.code === 334;
     if (step.verb === 'DATA' && reply.code === 354) {
-      this.body = this.addStep('.', null, endedAt);
-      this.pending.pop();
+      this.body = this.addStep('.', null, endedAt, false);
     }
   }
 
-  private addStep(verb: string, command: LogLine | null, startedAt: number | null): Step {
+  /** Add a step; `queue` false leaves the pending queue and the timeline to the caller. */
+  private addStep(
+    verb: string,
+    command: LogLine | null,
+    startedAt: number | null,
+    queue = true,
+  ): Step {
     const step: Step = {
       verb,
       phase: phaseOf(verb),
@@ -260,8 +334,10 @@ class StepReader {
       secure: this.secure,
     };
     this.connection.steps.push(step);
-    this.connection.timeline.push({ kind: 'step', step });
-    this.pending.push(step);
+    if (queue) {
+      this.connection.timeline.push({ kind: 'step', step });
+      this.pending.push(step);
+    }
     return step;
   }
 }

@@ -191,6 +191,56 @@ describe('mailwire explain', () => {
     expect(result.stdout).not.toContain('\u001b[');
   });
 
+  it('separates two processes that share connection id 1', async () => {
+    const result = await runCli([
+      'explain',
+      join(FIXTURES, 'two-processes-same-connection-id.log'),
+      '--json',
+    ]);
+    expect(result.status).toBe(0);
+    const { connections } = JSON.parse(result.stdout);
+
+    expect(connections).toHaveLength(2);
+    const [first, second] = connections;
+    expect(first.id).toBe(1);
+    expect(first.processIds).toEqual([5120]);
+    expect(first.outcome).toBe('sent');
+    expect(first.accepted).toEqual(['ops@example.net']);
+    expect([first.firstLine, first.lastLine]).toEqual([1, 30]);
+    expect(second.id).toBe(1);
+    expect(second.processIds).toEqual([6044]);
+    expect(second.outcome).toBe('failed');
+    expect(second.failure.step).toBe('AUTH');
+    expect(second.failure.replyCode).toBe(535);
+    expect([second.firstLine, second.lastLine]).toEqual([4, 34]);
+  });
+
+  it('names both connections in the text output', async () => {
+    const result = await runCli([
+      'explain',
+      join(FIXTURES, 'two-processes-same-connection-id.log'),
+    ]);
+
+    expect(result.stdout).toContain(': 2 connections in 34 lines');
+    expect(result.stdout).toContain(
+      'Connection 1 (process 5120), lines 1-30: message accepted for 1 recipient',
+    );
+    expect(result.stdout).toContain(
+      'Connection 1 (process 6044), lines 4-34: failed at AUTH: 535 5.7.8',
+    );
+  });
+
+  it('lists what happened in line order', async () => {
+    const result = await runCli(['explain', join(FIXTURES, 'gmail-552-message-too-large.log')]);
+    const lines = result.stdout.split('\n');
+    const dataSent = lines.findIndex((line) => /^ {4}21 +· Message data sent/.test(line));
+    const dataEnd = lines.findIndex((line) => /^ {4}22-23 +✗ End of message data/.test(line));
+
+    expect(dataSent).toBeGreaterThan(-1);
+    expect(dataEnd).toBeGreaterThan(-1);
+    expect(dataSent).toBeLessThan(dataEnd);
+  });
+
   it('exits 2 for a missing file and for a file without transcript lines', async () => {
     const missing = await runCli(['explain', join(FIXTURES, 'no-such-file.log')]);
     expect(missing.status).toBe(2);

@@ -13,11 +13,16 @@ async function startReplay(fixture: string, extra: string[] = []) {
     stderr += chunk;
   });
   const exited = once(child, 'close') as Promise<[number | null]>;
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
   const [, port] = await waitForOutput(child.stdout, /127\.0\.0\.1:(\d+)/);
   return {
     child,
     port: port!,
     exited,
+    stdout: () => stdout,
     stderr: () => stderr,
     caFile: () => findCaFile(() => stderr),
   };
@@ -183,5 +188,73 @@ describe('mailwire replay', () => {
     ]);
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('Connection 9 is not in the recording; its connections are 1');
+  });
+
+  it('replays the connection of the process asked for', async () => {
+    const replay = await startReplay('two-processes-same-connection-id.log', [
+      '--connection',
+      '5120:1',
+    ]);
+    const send = await runCli([
+      'send',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      replay.port,
+      '--from',
+      'reports@example.com',
+      '--to',
+      'ops@example.net',
+      '--text',
+      'daily report',
+      '--json',
+    ]);
+
+    expect(send.status).toBe(0);
+    expect(JSON.parse(send.stdout).accepted).toEqual(['ops@example.net']);
+    const [status] = await replay.exited;
+    expect(status).toBe(0);
+    expect(replay.stdout()).toContain('Replaying connection 1 (process 5120) of ');
+  });
+
+  it('picks the failed connection of two with the same id', async () => {
+    const replay = await startReplay('two-processes-same-connection-id.log');
+    replay.child.kill('SIGINT');
+    await replay.exited;
+
+    expect(replay.stdout()).toContain('Replaying connection 1 (process 6044) of ');
+  });
+
+  it('picks the connection that contains --line', async () => {
+    const replay = await startReplay('two-processes-same-connection-id.log', ['--line', '3']);
+    replay.child.kill('SIGINT');
+    await replay.exited;
+
+    expect(replay.stdout()).toContain('Replaying connection 1 (process 5120) of ');
+  });
+
+  it('exits 2 when a connection id matches two processes', async () => {
+    const result = await runCli([
+      'replay',
+      join(FIXTURES, 'two-processes-same-connection-id.log'),
+      '--connection',
+      '1',
+    ]);
+
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(
+      'Connection 1 matches 2 connections of the recording: 5120:1 (lines 1-30), ' +
+        '6044:1 (lines 4-34). Give PROCESS:ID, or --line',
+    );
+  });
+
+  it('shows one default for --port in the help', async () => {
+    const result = await runCli(['replay', '--help']);
+
+    expect(result.status).toBe(0);
+    // Commander wraps the help to the terminal width, so compare with the spaces collapsed.
+    const help = result.stdout.replace(/\s+/g, ' ');
+    const port = /--port <number> (.*?) --tls-cert/.exec(help)?.[1];
+    expect(port).toBe('TCP port on 127.0.0.1; 0 picks a free port (default: a free port)');
   });
 });

@@ -7,12 +7,18 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { integerArgument, readTextFile } from './connection-options.js';
 import { splitConnections } from './conversation.js';
 import { analyseConnection } from './diagnosis.js';
 import { loadTranscript } from './explain-command.js';
-import { buildReplayScript, chooseConnection, type ReplayScript } from './replay-script.js';
+import {
+  buildReplayScript,
+  type ConnectionSelector,
+  chooseConnection,
+  parseConnectionSelector,
+  type ReplayScript,
+} from './replay-script.js';
 import { startReplayServer } from './replay-server.js';
 import { EXIT, InputError } from './terminal.js';
 import { generateTestCertificate } from './test-certificate.js';
@@ -20,7 +26,8 @@ import { generateTestCertificate } from './test-certificate.js';
 export interface ReplayFlags {
   port: number;
   tlsCert: string;
-  connection?: number;
+  connection?: ConnectionSelector;
+  line?: number;
   idleTimeout: number;
 }
 
@@ -32,11 +39,10 @@ export function defineReplayCommand(program: Command): void {
       'play the server side of a recorded connection on 127.0.0.1 for a client to run against',
     )
     .argument('<file>', 'transcript file, text format or JSON Lines')
-    .option(
-      '--port <number>',
-      'TCP port on 127.0.0.1 (default: a free port)',
-      integerArgument('port', 0, 65535),
-      0,
+    .addOption(
+      new Option('--port <number>', 'TCP port on 127.0.0.1; 0 picks a free port')
+        .argParser(integerArgument('port', 0, 65535))
+        .default(0, 'a free port'),
     )
     .addOption(
       new Option(
@@ -45,10 +51,17 @@ export function defineReplayCommand(program: Command): void {
           'or a PEM file with a certificate and its private key',
       ).default('auto'),
     )
-    .option(
-      '--connection <id>',
-      'connection id to replay (default: the first that failed)',
-      integerArgument('connection id', 0, Number.MAX_SAFE_INTEGER),
+    .addOption(
+      new Option(
+        '--connection <id>',
+        'connection to replay: its id, or PROCESS:ID when several processes wrote the log ' +
+          '(default: the first that failed)',
+      ).argParser(connectionArgument),
+    )
+    .addOption(
+      new Option('--line <number>', 'replay the connection that contains this line of the file')
+        .argParser(integerArgument('line number', 1, Number.MAX_SAFE_INTEGER))
+        .conflicts('connection'),
     )
     .option(
       '--idle-timeout <ms>',
@@ -72,7 +85,11 @@ export async function runReplay(path: string, flags: ReplayFlags): Promise<numbe
   const connections = splitConnections(file.records);
   const failed = (connection: (typeof connections)[number]) =>
     analyseConnection(connection).outcome === 'failed';
-  const script = buildReplayScript(chooseConnection(connections, failed, flags.connection));
+  const chosen = chooseConnection(connections, failed, {
+    selector: flags.connection,
+    line: flags.line,
+  });
+  const script = buildReplayScript(chosen);
 
   let temporaryDirectory: string | null = null;
   try {
@@ -109,10 +126,10 @@ async function serve(
     report: (message) => process.stderr.write(`mailwire replay: ${message}\n`),
   });
   const tlsNote = script.implicitTls ? ' with implicit TLS' : '';
+  const processNote = script.processId === null ? '' : ` (process ${script.processId})`;
   process.stdout.write(
-    `Replaying connection ${script.connectionId} of ${path} (${script.exchanges.length} recorded ` +
-      `commands) ` +
-      `on 127.0.0.1:${server.port}${tlsNote}\n`,
+    `Replaying connection ${script.connectionId}${processNote} of ${path} ` +
+      `(${script.exchanges.length} recorded commands) on 127.0.0.1:${server.port}${tlsNote}\n`,
   );
   const interrupt = () => server.stop();
   process.once('SIGINT', interrupt);
@@ -139,6 +156,14 @@ async function serve(
         `time${count === 1 ? '' : 's'}\n`,
     );
   return EXIT.failed;
+}
+
+function connectionArgument(value: string): ConnectionSelector {
+  const selector = parseConnectionSelector(value);
+  if (!selector) {
+    throw new InvalidArgumentError('expected a connection id such as 1, or PROCESS:ID as 4182:1');
+  }
+  return selector;
 }
 
 /** Certificate for the replay: generated, or read from a PEM file with the certificate and key. */

@@ -27,6 +27,7 @@ export interface ReplayExchange {
 /** Everything the replay server plays for one connection. */
 export interface ReplayScript {
   connectionId: number;
+  processId: number | null;
   /** TLS from the first byte, as on port 465. */
   implicitTls: boolean;
   greeting: string[];
@@ -37,26 +38,101 @@ export interface ReplayScript {
   usesTls: boolean;
 }
 
-/** Pick the connection to replay: the one asked for, else the first that failed, else the first. */
+/** Connection asked for with `replay --connection`: its id, and its process id when given. */
+export interface ConnectionSelector {
+  processId: number | null;
+  connectionId: number;
+}
+
+/** How the connection to replay was asked for; both members undefined picks one. */
+export interface ConnectionRequest {
+  selector?: ConnectionSelector;
+  /** A line number of the file inside the connection. */
+  line?: number;
+}
+
+/**
+ * Pick the connection to replay: the one asked for by id or by line, else the first that
+ * failed, else the first. Connections with id 0 hold only events before connecting.
+ */
 export function chooseConnection(
   connections: Connection[],
   failed: (connection: Connection) => boolean,
-  requested?: number,
+  request: ConnectionRequest = {},
 ): Connection {
   const playable = connections.filter((connection) => connection.id !== 0);
-  if (requested !== undefined) {
-    const found = playable.find((connection) => connection.id === requested);
-    if (!found) {
-      const ids = playable.map((connection) => connection.id).join(', ') || 'none';
-      throw new InputError(
-        `Connection ${requested} is not in the recording; its connections are ${ids}`,
-      );
-    }
-    return found;
-  }
+  if (request.line !== undefined) return connectionAtLine(playable, request.line);
+  if (request.selector !== undefined) return selectConnection(playable, request.selector);
   const chosen = playable.find(failed) ?? playable[0];
   if (!chosen) throw new InputError('Nothing to replay: the recording has no SMTP connection');
   return chosen;
+}
+
+function selectConnection(playable: Connection[], selector: ConnectionSelector): Connection {
+  const requested = formatSelector(selector);
+  const matches = playable.filter(
+    (connection) =>
+      connection.id === selector.connectionId &&
+      (selector.processId === null || connection.processId === selector.processId),
+  );
+  if (matches.length === 0) {
+    const ids = [...new Set(playable.map((connection) => labelOf(connection, playable)))];
+    throw new InputError(
+      `Connection ${requested} is not in the recording; its connections are ` +
+        `${ids.join(', ') || 'none'}`,
+    );
+  }
+  if (matches.length > 1) {
+    const listed = matches
+      .map((connection) => `${labelOf(connection, playable)} (${linesOf(connection)})`)
+      .join(', ');
+    throw new InputError(
+      `Connection ${requested} matches ${matches.length} connections of the recording: ` +
+        `${listed}. Give PROCESS:ID, or --line with a line number of the one to replay`,
+    );
+  }
+  return matches[0]!;
+}
+
+function connectionAtLine(playable: Connection[], line: number): Connection {
+  const found = playable.find((connection) =>
+    connection.records.some((record) => record.line === line),
+  );
+  if (!found) {
+    throw new InputError(
+      `Line ${line} belongs to no SMTP connection of the recording; ` +
+        `run mailwire explain on the file for the line ranges of its connections`,
+    );
+  }
+  return found;
+}
+
+/** Parse `ID` or `PROCESS:ID`, as printed by `explain` and in the errors above. */
+export function parseConnectionSelector(value: string): ConnectionSelector | null {
+  const match = /^\s*(?:(-?\d+):)?(\d+)\s*$/.exec(value);
+  if (!match) return null;
+  const processId = match[1] === undefined ? null : Number(match[1]);
+  const connectionId = Number(match[2]);
+  if (!Number.isSafeInteger(connectionId)) return null;
+  if (processId !== null && !Number.isSafeInteger(processId)) return null;
+  return { processId, connectionId };
+}
+
+function formatSelector(selector: ConnectionSelector): string {
+  const { processId, connectionId } = selector;
+  return processId === null ? `${connectionId}` : `${processId}:${connectionId}`;
+}
+
+/** `ID` when no other connection of the recording has that id, otherwise `PROCESS:ID`. */
+function labelOf(connection: Connection, playable: Connection[]): string {
+  const shared = playable.some((other) => other !== connection && other.id === connection.id);
+  if (!shared || connection.processId === null) return `${connection.id}`;
+  return `${connection.processId}:${connection.id}`;
+}
+
+function linesOf(connection: Connection): string {
+  const lines = connection.records.map((record) => record.line);
+  return `lines ${Math.min(...lines)}-${Math.max(...lines)}`;
 }
 
 /** Build the script of a recorded connection. */
@@ -72,6 +148,7 @@ export function buildReplayScript(connection: Connection): ReplayScript {
 
   const script: ReplayScript = {
     connectionId: connection.id,
+    processId: connection.processId,
     implicitTls: connection.implicitTls,
     greeting: [],
     closeAfterGreeting: false,

@@ -166,6 +166,87 @@ describe('mailwire send', () => {
     expect(received?.raw.toString()).toBe(message);
   });
 
+  it('sends to Bcc recipients and removes the Bcc field', async () => {
+    const smtp = await server();
+    const message =
+      'From: sender@example.test\r\n' +
+      'To: first@example.test\r\n' +
+      'Bcc: hidden@example.test,\r\n' +
+      ' Folded Name <folded@example.test>\r\n' +
+      'Subject: with bcc\r\n' +
+      '\r\n' +
+      'Bcc: this body line stays\r\n';
+    const result = await runCli(['send', ...connection(smtp), '--message', '-', '--json'], {
+      input: message,
+    });
+
+    expect(result.status).toBe(0);
+    const json = JSON.parse(result.stdout);
+    expect(json.accepted).toEqual([
+      'first@example.test',
+      'hidden@example.test',
+      'folded@example.test',
+    ]);
+    const [received] = await smtp.waitForMessages(1);
+    expect(received?.to).toEqual([
+      'first@example.test',
+      'hidden@example.test',
+      'folded@example.test',
+    ]);
+    const bytes = received?.raw.toString() ?? '';
+    const header = bytes.slice(0, bytes.indexOf('\r\n\r\n'));
+    expect(header).not.toMatch(/^Bcc:/im);
+    expect(bytes).not.toContain('hidden@example.test');
+    expect(bytes).not.toContain('folded@example.test');
+    expect(bytes).toBe(
+      'From: sender@example.test\r\n' +
+        'To: first@example.test\r\n' +
+        'Subject: with bcc\r\n' +
+        '\r\n' +
+        'Bcc: this body line stays\r\n',
+    );
+  });
+
+  it('sends the message untouched when --to is given', async () => {
+    const smtp = await server();
+    const message =
+      'From: sender@example.test\r\n' +
+      'To: first@example.test\r\n' +
+      'Bcc: hidden@example.test\r\n' +
+      '\r\n' +
+      'body\r\n';
+    const result = await runCli(
+      ['send', ...connection(smtp), '--to', 'other@example.test', '--message', '-', '--json'],
+      { input: message },
+    );
+
+    expect(result.status).toBe(0);
+    const [received] = await smtp.waitForMessages(1);
+    expect(received?.to).toEqual(['other@example.test']);
+    expect(received?.raw.toString()).toBe(message);
+  });
+
+  it('accepts a display name in --from and --to', async () => {
+    const smtp = await server();
+    const result = await runCli([
+      'send',
+      ...connection(smtp),
+      '--from',
+      'Sender Name <sender@example.test>',
+      '--to',
+      '"Doe, Jane" <jane@example.test>',
+      '--text',
+      'hi',
+      '--json',
+    ]);
+
+    expect(result.status).toBe(0);
+    const [received] = await smtp.waitForMessages(1);
+    expect(received?.from).toBe('sender@example.test');
+    expect(received?.to).toEqual(['jane@example.test']);
+    expect(received?.raw.toString()).toContain('From: Sender Name <sender@example.test>');
+  });
+
   it('exits 1 when nothing listens on the port', async () => {
     const smtp = await server();
     const port = smtp.port;
@@ -228,6 +309,7 @@ describe('mailwire send with invalid input', () => {
     name: string;
     args: string[];
     env?: Record<string, string>;
+    input?: string;
     message: RegExp;
   }> = [
     { name: 'missing --from', args: ['--to', 'b@example.test'], message: /Missing --from/ },
@@ -277,20 +359,32 @@ describe('mailwire send with invalid input', () => {
     {
       name: 'invalid address',
       args: ['--from', 'not an address', '--to', 'b@example.test'],
-      message: /sender|address/i,
+      message: /Invalid --from address "not an address": write the bare address/,
+    },
+    {
+      name: 'unclosed display name',
+      args: ['--from', 'a@example.test', '--to', 'Foo <b@example'],
+      message: /Invalid --to address "Foo <b@example": .* --to 'Name <user@example\.com>'/,
+    },
+    {
+      name: 'invalid --from with --message',
+      args: ['--from', 'Ann <ann@example.test', '--message', '-'],
+      input: 'To: b@example.test\r\n\r\nbody\r\n',
+      message: /Invalid --from address "Ann <ann@example\.test"/,
     },
     { name: 'unknown option', args: ['--password', 'x'], message: /unknown option '--password'/ },
   ];
 
-  it.each(cases)('exits 2 on $name and sends nothing', async ({ args, env, message }) => {
+  it.each(cases)('exits 2 on $name and sends nothing', async ({ args, env, input, message }) => {
     const smtp = await server();
     const result = await runCli(
       ['send', '--host', smtp.host, '--port', String(smtp.port), ...args],
-      { env },
+      { env, input },
     );
 
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toContain('{ name, address }');
     expect(result.stdout).toBe('');
     expect(smtp.messages).toHaveLength(0);
   });

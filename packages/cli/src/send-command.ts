@@ -41,15 +41,20 @@ export function defineSendCommand(program: Command): void {
     .command('send')
     .description('send one message and print the outcome; the transcript goes to stderr');
   addConnectionOptions(command)
-    .option('--from <address>', 'envelope sender and From address')
-    .option('--to <address>', 'recipient; repeat for more', collect)
-    .option('--cc <address>', 'copy recipient; repeat for more', collect)
+    .option(
+      '--from <address>',
+      "envelope sender and From address: user@example.com or 'Name <user@example.com>'",
+    )
+    .option('--to <address>', 'recipient, in the form of --from; repeat for more', collect)
+    .option('--cc <address>', 'copy recipient, in the form of --from; repeat for more', collect)
     .option('--subject <text>', 'subject of a message composed from --text')
     .option('--text <text>', 'plain text body')
     .option(
       '--message <file>',
-      'send this finished RFC 5322 message as is (- reads stdin); the envelope comes from ' +
-        '--from/--to/--cc or else from its From, To and Cc header fields',
+      'send this finished RFC 5322 message (- reads stdin). The sender comes from --from or ' +
+        'its From field. With --to or --cc the message is sent as is. Otherwise the ' +
+        'recipients come from its To, Cc and Bcc fields, and the Bcc field is removed ' +
+        'before sending, as sendmail -t does',
     )
     .addHelpText(
       'after',

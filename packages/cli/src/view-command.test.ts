@@ -76,6 +76,17 @@ describe('mailwire view', () => {
     expect(statSync(screenshot).size).toBeGreaterThan(40_000);
   });
 
+  it('requires --output', async () => {
+    const help = await runCli(['view', '--help']);
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain(
+      '-o, --output <file> HTML file to write (required;',
+    );
+
+    const missing = await runCli(['view', join(FIXTURES, 'gmail-535-bad-credentials.log')]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain("required option '-o, --output <file>' not specified");
+  });
+
   it('exits 2 when the transcript cannot be read', async () => {
     const result = await runCli([
       'view',

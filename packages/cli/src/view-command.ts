@@ -21,7 +21,7 @@ export function defineViewCommand(program: Command): void {
     .command('view')
     .description('write a self-contained HTML report of a transcript: timeline and diagnosis')
     .argument('<file>', 'transcript file, text format or JSON Lines')
-    .requiredOption('-o, --output <file>', 'HTML file to write (replaced if it exists)')
+    .requiredOption('-o, --output <file>', 'HTML file to write (required; replaced if it exists)')
     .addHelpText('after', '\nExit status: 0 the report was written, 2 the input could not be read.')
     .action(async (file: string, flags: ViewFlags) => {
       process.exitCode = await runView(file, flags);
