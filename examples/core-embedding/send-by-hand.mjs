@@ -56,7 +56,11 @@ async function exchange(client, socket, flushEntries) {
 }
 
 async function main() {
-  const server = new SMTPServer({ authOptional: true, disabledCommands: ['STARTTLS'], logger: false });
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+  });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const socket = await openSocket(server.server.address().port);
 
@@ -82,7 +86,9 @@ async function main() {
   await expect('recipient-accepted');
   client.data();
   await expect('data-ready');
-  client.sendBody(new TextEncoder().encode('Subject: by hand\r\n\r\n.a line with a leading dot\r\n'));
+  client.sendBody(
+    new TextEncoder().encode('Subject: by hand\r\n\r\n.a line with a leading dot\r\n'),
+  );
   client.endBody();
   await expect('message-accepted');
   client.quit();

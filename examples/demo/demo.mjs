@@ -28,7 +28,8 @@ async function startServer(certificate) {
     disableReverseLookup: true,
     hideENHANCEDSTATUSCODES: false,
     onAuth(auth, _session, callback) {
-      if (auth.username === USER && auth.password === PASSWORD) return callback(null, { user: USER });
+      if (auth.username === USER && auth.password === PASSWORD)
+        return callback(null, { user: USER });
       const error = new Error('Authentication credentials invalid');
       error.responseCode = 535;
       return callback(error);
@@ -37,7 +38,10 @@ async function startServer(certificate) {
       const chunks = [];
       stream.on('data', (chunk) => chunks.push(chunk));
       stream.on('end', () => {
-        received.push({ to: session.envelope.rcptTo.map((rcpt) => rcpt.address), raw: Buffer.concat(chunks) });
+        received.push({
+          to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
+          raw: Buffer.concat(chunks),
+        });
         callback(null, `Ok: queued as DEMO${received.length}`);
       });
     },
@@ -109,10 +113,15 @@ async function main() {
     });
     const failure = await bad
       .send({ from: USER, to: 'friend@example.test', subject: 'Never sent', text: 'x' })
-      .then(() => null, (error) => error);
+      .then(
+        () => null,
+        (error) => error,
+      );
     await bad.close();
-    if (!failure || failure.responseCode !== 535) {
-      throw new Error(`Expected a 535 for the wrong password, got ${failure?.message ?? 'success'}`);
+    if (failure?.responseCode !== 535) {
+      throw new Error(
+        `Expected a 535 for the wrong password, got ${failure?.message ?? 'success'}`,
+      );
     }
     output += section(
       `Refused: ${failure.code}, reply ${[failure.responseCode, failure.enhancedCode].filter(Boolean).join(' ')} in phase ${failure.phase}`,

@@ -46,7 +46,9 @@ async function startBdatServer(extensions: string[]): Promise<BdatCapture> {
         } else if (/^EHLO /.test(line)) {
           const offered = ['bdat.example.test', ...extensions, 'CHUNKING'];
           socket.write(
-            offered.map((item, index) => `250${index === offered.length - 1 ? ' ' : '-'}${item}\r\n`).join(''),
+            offered
+              .map((item, index) => `250${index === offered.length - 1 ? ' ' : '-'}${item}\r\n`)
+              .join(''),
           );
         } else if (line === 'QUIT') {
           socket.end('221 2.0.0 Bye\r\n');
@@ -98,7 +100,10 @@ describe('BDAT when the server offers CHUNKING', () => {
     const server = await startBdatServer([]);
     servers.push(server);
     await createTransporter({ host: '127.0.0.1', port: server.port, chunking: false })
-      .send({ envelope: { from: 'a@example.test', to: ['b@example.test'] }, raw: 'Subject: x\r\n\r\nx\r\n' })
+      .send({
+        envelope: { from: 'a@example.test', to: ['b@example.test'] },
+        raw: 'Subject: x\r\n\r\nx\r\n',
+      })
       .catch(() => undefined);
     expect(server.lines).toContain('DATA');
   });

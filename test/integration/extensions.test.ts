@@ -8,7 +8,9 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => server.close()));
 });
 
-async function server(options: Parameters<typeof startSmtpServer>[0] = {}): Promise<TestSmtpServer> {
+async function server(
+  options: Parameters<typeof startSmtpServer>[0] = {},
+): Promise<TestSmtpServer> {
   const started = await startSmtpServer(options);
   servers.push(started);
   return started;
@@ -70,11 +72,19 @@ describe('pooled transporter', () => {
       maxConnections: 1,
       transcriptSink: sink,
     });
-    const first = await transporter.send({ from: 'a@example.test', to: 'ok@example.test', text: '1' });
+    const first = await transporter.send({
+      from: 'a@example.test',
+      to: 'ok@example.test',
+      text: '1',
+    });
     const failed = await transporter
       .send({ from: 'a@example.test', to: 'gone@example.test', text: '2' })
       .catch((error: SmtpError) => error);
-    const third = await transporter.send({ from: 'a@example.test', to: 'ok@example.test', text: '3' });
+    const third = await transporter.send({
+      from: 'a@example.test',
+      to: 'ok@example.test',
+      text: '3',
+    });
     await transporter.close();
 
     expect(first.accepted).toEqual(['ok@example.test']);
@@ -103,8 +113,12 @@ describe('extensions against smtp-server', () => {
     });
     const text = sink.text();
     expect(text).toContain('MAIL FROM:<a@example.test> RET=HDRS ENVID=id+2B1+20x');
-    expect(text).toContain('RCPT TO:<r@example.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;r@example.test');
-    const envelope = smtp.messages[0]?.envelope as unknown as { dsn: { ret: string; envid: string } };
+    expect(text).toContain(
+      'RCPT TO:<r@example.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;r@example.test',
+    );
+    const envelope = smtp.messages[0]?.envelope as unknown as {
+      dsn: { ret: string; envid: string };
+    };
     expect(envelope.dsn.ret).toBe('HDRS');
   });
 
@@ -118,7 +132,12 @@ describe('extensions against smtp-server', () => {
       tls: { ca },
       transcriptSink: sink,
     });
-    await transporter.send({ from: 'a@example.test', to: 'r@example.test', text: 'x', requireTls: true });
+    await transporter.send({
+      from: 'a@example.test',
+      to: 'r@example.test',
+      text: 'x',
+      requireTls: true,
+    });
     expect(sink.text()).toMatch(/MAIL FROM:<a@example\.test>.* REQUIRETLS/);
 
     const clear = await server({ startTls: false, extra: { hideREQUIRETLS: false } });
@@ -175,7 +194,11 @@ describe('extensions against smtp-server', () => {
       port: smtp.port,
       lmtp: true,
       transcriptSink: sink,
-    }).send({ from: 'a@example.test', to: ['one@example.test', 'gone@example.test', 'two@example.test'], text: 'x' });
+    }).send({
+      from: 'a@example.test',
+      to: ['one@example.test', 'gone@example.test', 'two@example.test'],
+      text: 'x',
+    });
 
     expect(sink.text()).toContain('C > "LHLO');
     expect(result.accepted).toEqual(['one@example.test', 'two@example.test']);
@@ -206,10 +229,15 @@ describe('input checks that name the problem', () => {
       { from: 'a@example.test', to: 'b@example.test', attachments: [] },
       /Unknown message field attachments: attachments are not composed/,
     ],
-    [{ envelope: { from: 'a@example.test', to: ['b@example.test'] }, raw: 'x', text: 'y' }, /Unknown message field text/],
+    [
+      { envelope: { from: 'a@example.test', to: ['b@example.test'] }, raw: 'x', text: 'y' },
+      /Unknown message field text/,
+    ],
   ])('rejects unknown message field %#', async (message, pattern) => {
     const transporter = createTransporter({ host: '127.0.0.1', port: 9 });
-    const error = (await transporter.send(message as never).catch((caught: unknown) => caught)) as SmtpError;
+    const error = (await transporter
+      .send(message as never)
+      .catch((caught: unknown) => caught)) as SmtpError;
     expect(error.code).toBe('EINPUT');
     expect(error.message).toMatch(pattern);
   });

@@ -16,7 +16,9 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => server.close()));
 });
 
-async function server(options: Parameters<typeof startSmtpServer>[0] = {}): Promise<TestSmtpServer> {
+async function server(
+  options: Parameters<typeof startSmtpServer>[0] = {},
+): Promise<TestSmtpServer> {
   const started = await startSmtpServer(options);
   servers.push(started);
   return started;
@@ -73,7 +75,9 @@ describe('Node transporter against smtp-server', () => {
     await transporter.send({ from: 'sender@example.test', to: 'rcpt@example.test', text: 'hi' });
 
     const clientLines = sink.entries.filter((entry) => entry.direction === 'client');
-    const afterAuth = clientLines.slice(clientLines.findIndex((entry) => entry.text === 'AUTH LOGIN'));
+    const afterAuth = clientLines.slice(
+      clientLines.findIndex((entry) => entry.text === 'AUTH LOGIN'),
+    );
     expect(afterAuth[1]?.text).toBe('********');
     expect(afterAuth[2]?.text).toBe('********');
     expect(sink.text()).not.toContain(Buffer.from(USER).toString('base64'));
@@ -112,7 +116,8 @@ describe('Node transporter against smtp-server', () => {
 
   it('keeps going when one of three recipients is rejected', async () => {
     const smtp = await server({
-      rejectRecipients: (address) => (address.startsWith('missing') ? '550 5.1.1 mailbox unknown' : null),
+      rejectRecipients: (address) =>
+        address.startsWith('missing') ? '550 5.1.1 mailbox unknown' : null,
     });
     const transporter = createTransporter({
       host: '127.0.0.1',
@@ -143,7 +148,11 @@ describe('Node transporter against smtp-server', () => {
       tls: { ca: testCertificates().caPem },
       transcriptSink: sink,
     });
-    const result = await transporter.send({ from: 'sender@example.test', to: 'rcpt@example.test', text: 'tls' });
+    const result = await transporter.send({
+      from: 'sender@example.test',
+      to: 'rcpt@example.test',
+      text: 'tls',
+    });
     expect(result.accepted).toEqual(['rcpt@example.test']);
     expect(sink.text()).toContain(`on port ${smtp.port}. (secured)`);
   });

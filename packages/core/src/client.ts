@@ -12,6 +12,7 @@ import {
   formatParameters,
 } from './commands.js';
 import { DataEncoder } from './data-encoder.js';
+import type { LogBody } from './driver/options.js';
 import { SmtpProtocolError, SmtpUsageError } from './errors.js';
 import type { AwaitedReply, PendingCommand, SmtpEvent } from './events.js';
 import { MASK } from './limits.js';
@@ -24,9 +25,8 @@ import {
   REPLY_TRANSITIONS,
   replyClass,
 } from './state.js';
-import type { TranscriptRecorder } from './transcript/recorder.js';
-import type { LogBody } from './driver/options.js';
 import { BodyLogger } from './transcript/body-logger.js';
+import type { TranscriptRecorder } from './transcript/recorder.js';
 
 const encoder = new TextEncoder();
 
@@ -79,7 +79,10 @@ export class SmtpClient {
     this.assertUsable();
     if (this.currentState === 'tls-upgrade') {
       // RFC 3207 §6: nothing received between the 220 and the handshake may be used.
-      this.recorder.add('event', `Discarded ${bytes.length} bytes received before the TLS handshake`);
+      this.recorder.add(
+        'event',
+        `Discarded ${bytes.length} bytes received before the TLS handshake`,
+      );
       return;
     }
     try {
@@ -92,7 +95,10 @@ export class SmtpClient {
         if (this.state === 'tls-upgrade') {
           const dropped = this.parser.reset();
           if (dropped > 0) {
-            this.recorder.add('event', `Discarded ${dropped} bytes received after the STARTTLS reply`);
+            this.recorder.add(
+              'event',
+              `Discarded ${dropped} bytes received after the STARTTLS reply`,
+            );
           }
           break;
         }
@@ -102,7 +108,10 @@ export class SmtpClient {
     }
     if (this.parser.bareLineFeedSeen && !this.bareLineFeedNoted) {
       this.bareLineFeedNoted = true;
-      this.recorder.add('event', 'Server ends reply lines with a bare LF instead of CRLF; accepted');
+      this.recorder.add(
+        'event',
+        'Server ends reply lines with a bare LF instead of CRLF; accepted',
+      );
     }
   }
 
@@ -150,9 +159,12 @@ export class SmtpClient {
    * same line (RFC 4954 §4) and masked in the transcript.
    */
   auth(mechanism: string, initialResponse?: string): void {
-    const line = initialResponse === undefined ? `AUTH ${mechanism}` : `AUTH ${mechanism} ${initialResponse}`;
+    const line =
+      initialResponse === undefined ? `AUTH ${mechanism}` : `AUTH ${mechanism} ${initialResponse}`;
     const logged =
-      initialResponse === undefined ? line : `AUTH ${mechanism} ${initialResponse === '=' ? '=' : MASK}`;
+      initialResponse === undefined
+        ? line
+        : `AUTH ${mechanism} ${initialResponse === '=' ? '=' : MASK}`;
     this.command('AUTH', line, 'AUTH', { logged });
   }
 
@@ -324,7 +336,9 @@ export class SmtpClient {
         this.closing(reply, { awaiting: 'NOOP', line: '' });
         return;
       }
-      throw new SmtpProtocolError(`Unexpected reply: no command was waiting for "${reply.lines[0]}"`);
+      throw new SmtpProtocolError(
+        `Unexpected reply: no command was waiting for "${reply.lines[0]}"`,
+      );
     }
     if (reply.code === 421) {
       this.closing(reply, command);

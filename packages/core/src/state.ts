@@ -42,7 +42,9 @@ export type ClientState =
 /** Client actions besides command verbs: a SASL response and message data. */
 export type ClientAction = CommandVerb | 'AUTH-RESPONSE' | 'BODY' | 'DATA-END';
 
-type CommandTable = Readonly<Record<ClientState, Readonly<Partial<Record<ClientAction, ClientState>>>>>;
+type CommandTable = Readonly<
+  Record<ClientState, Readonly<Partial<Record<ClientAction, ClientState>>>>
+>;
 
 const HELLO = { EHLO: 'ehlo-sent', HELO: 'ehlo-sent', LHLO: 'ehlo-sent' } as const;
 

@@ -21,12 +21,12 @@ import { ERROR_TRANSCRIPT_LINES, QUIT_TIMEOUT_MS } from '../limits.js';
 import { replyText, type SmtpReply } from '../reply.js';
 import type { TranscriptEntry, TranscriptSink } from '../transcript/entry.js';
 import { formatTextLine } from '../transcript/format.js';
-import { TranscriptRecorder, nextConnectionId } from '../transcript/recorder.js';
+import { nextConnectionId, TranscriptRecorder } from '../transcript/recorder.js';
 import type { SecretScanner } from '../transcript/redact.js';
 import type { SocketLike, TlsDetails } from './contracts.js';
 import type { LogBody, SendTimings, StartTlsPolicy, TransporterEnvironment } from './options.js';
-import { describeTls } from './tls-event.js';
 import { withDeadline } from './timing.js';
+import { describeTls } from './tls-event.js';
 
 export interface SessionSettings {
   host: string;
@@ -109,8 +109,14 @@ export class Session {
       );
     } catch (error) {
       // A connection that completes after the deadline is closed at once.
-      attempt.then((late) => late.socket.close(), () => {});
-      this.recorder.add('event', `SMTP Connection to '${host}' on port ${port} failed: ${messageOf(error)}`);
+      attempt.then(
+        (late) => late.socket.close(),
+        () => {},
+      );
+      this.recorder.add(
+        'event',
+        `SMTP Connection to '${host}' on port ${port} failed: ${messageOf(error)}`,
+      );
       this.emit();
       throw this.connectionFailure(error, secure);
     }
@@ -201,7 +207,10 @@ export class Session {
       if (startTls === 'required' || this.settings.credentials) {
         throw this.replyError('ETLS', 'starttls', reply, 'STARTTLS rejected');
       }
-      this.recorder.add('event', 'STARTTLS rejected; continuing without TLS (startTls: opportunistic)');
+      this.recorder.add(
+        'event',
+        'STARTTLS rejected; continuing without TLS (startTls: opportunistic)',
+      );
       return;
     }
 
@@ -399,7 +408,8 @@ export class Session {
     if (phase === 'greeting' && !secure && port === 465) {
       hint = '; port 465 usually expects implicit TLS: set secure: true';
     } else if (phase === 'greeting' && !secure) {
-      hint = '; a silent server after connect often means the port expects implicit TLS (secure: true)';
+      hint =
+        '; a silent server after connect often means the port expects implicit TLS (secure: true)';
     } else if (phase === 'greeting' && secure && (port === 587 || port === 25)) {
       hint = `; port ${port} usually expects STARTTLS: set secure: false`;
     }
@@ -467,7 +477,12 @@ export class Session {
     }
   }
 
-  replyError(code: SmtpErrorCode, phase: SmtpPhase, reply: SmtpReply, what: string): SmtpReplyError {
+  replyError(
+    code: SmtpErrorCode,
+    phase: SmtpPhase,
+    reply: SmtpReply,
+    what: string,
+  ): SmtpReplyError {
     const command = this.lastCommand ?? undefined;
     return new SmtpReplyError(code, `${what}: ${replyText(reply).replace(/\n/g, ' ')}`, {
       phase,

@@ -5,10 +5,10 @@
  */
 import { hasExtension } from '../capabilities.js';
 import { type CommandParameters, encodeXtext } from '../commands.js';
-import { MAX_MESSAGE_LINE_OCTETS } from '../limits.js';
-import { SmtpConnectionError, SmtpError, SmtpReplyError, SmtpUsageError } from '../errors.js';
 import { DataEncoder } from '../data-encoder.js';
+import { SmtpConnectionError, SmtpError, SmtpReplyError, SmtpUsageError } from '../errors.js';
 import type { SmtpEvent } from '../events.js';
+import { MAX_MESSAGE_LINE_OCTETS } from '../limits.js';
 import { parseEnhancedCode, replyText, type SmtpReply } from '../reply.js';
 import type { DeliveryOptions, RejectedRecipient, SendResult } from './options.js';
 import { parseQueueId } from './queue-id.js';
@@ -57,8 +57,7 @@ export async function sendTransaction(
   const capabilities = client.capabilities;
   const started = session.now();
   const mail = mailParameters(session, message);
-  const chunking =
-    settings.chunking && !settings.lmtp && hasExtension(capabilities, 'CHUNKING');
+  const chunking = settings.chunking && !settings.lmtp && hasExtension(capabilities, 'CHUNKING');
   if (message.nul && !(chunking && hasExtension(capabilities, 'BINARYMIME'))) {
     throw refuse(session, 'Message contains NUL octets, which only BDAT with BINARYMIME can carry');
   }
@@ -96,7 +95,12 @@ export async function sendTransaction(
   }
 
   if (pipelining) {
-    await readPipelinedEnvelope(session, message, settings, { reset, chunking, accepted, rejected });
+    await readPipelinedEnvelope(session, message, settings, {
+      reset,
+      chunking,
+      accepted,
+      rejected,
+    });
   } else {
     if (accepted.length === 0) throw noRecipientError(rejected);
     if (!chunking) await openData(session, settings, accepted, rejected);
@@ -310,7 +314,9 @@ function mailParameters(session: Session, message: PreparedMessage): CommandPara
     throw refuse(session, eightBitMessage('the server does not offer 8BITMIME'));
   }
 
-  const internationalised = [message.from, ...message.to].some((address) => NON_ASCII.test(address));
+  const internationalised = [message.from, ...message.to].some((address) =>
+    NON_ASCII.test(address),
+  );
   if (internationalised) {
     if (!hasExtension(capabilities, 'SMTPUTF8')) {
       throw refuse(
@@ -328,7 +334,9 @@ function mailParameters(session: Session, message: PreparedMessage): CommandPara
       const reason = session.client.secure
         ? 'the server does not offer REQUIRETLS'
         : 'the connection is not encrypted';
-      session.note(`Message rejected before the transaction started: REQUIRETLS requested but ${reason}`);
+      session.note(
+        `Message rejected before the transaction started: REQUIRETLS requested but ${reason}`,
+      );
       throw new SmtpConnectionError(
         'ETLS',
         `REQUIRETLS requested but ${reason} (RFC 8689 §4.1): the message was not sent`,
@@ -348,7 +356,11 @@ function eightBitMessage(reason: string): string {
 }
 
 /** Raise a local error before MAIL, recorded as an event so the log shows why. */
-function refuse(session: Session, message: string, code: 'EMESSAGE' | 'EENVELOPE' = 'EMESSAGE'): SmtpError {
+function refuse(
+  session: Session,
+  message: string,
+  code: 'EMESSAGE' | 'EENVELOPE' = 'EMESSAGE',
+): SmtpError {
   session.note(`Message rejected before the transaction started: ${message}`);
   const error = new SmtpError(code, message, { phase: 'input', retryable: false });
   return error;
@@ -412,7 +424,8 @@ function noRecipientError(rejected: RejectedRecipient[]): SmtpError {
   if (first) {
     error.responseCode = first.code;
     error.enhancedCode = first.enhancedCode;
-    error.enhancedStatus = first.enhancedCode === null ? null : parseEnhancedCode(first.enhancedCode);
+    error.enhancedStatus =
+      first.enhancedCode === null ? null : parseEnhancedCode(first.enhancedCode);
     error.response = first.response.split('\n');
     error.temporary = first.code < 500;
     error.retryable = error.temporary;
@@ -422,7 +435,11 @@ function noRecipientError(rejected: RejectedRecipient[]): SmtpError {
   return error;
 }
 
-function withRecipients(error: SmtpError, accepted: string[], rejected: RejectedRecipient[]): SmtpError {
+function withRecipients(
+  error: SmtpError,
+  accepted: string[],
+  rejected: RejectedRecipient[],
+): SmtpError {
   error.accepted = [...accepted];
   error.rejected = [...rejected];
   return error;
@@ -433,7 +450,11 @@ function withRecipients(error: SmtpError, accepted: string[], rejected: Rejected
  * is in memory, the last chunk stays queued and the caller writes it together with the end
  * of data, one write fewer per message.
  */
-async function streamBody(session: Session, message: PreparedMessage, timeoutMs: number): Promise<void> {
+async function streamBody(
+  session: Session,
+  message: PreparedMessage,
+  timeoutMs: number,
+): Promise<void> {
   const client = session.client;
   const chunks = message.chunks();
   if (Symbol.asyncIterator in chunks) {
@@ -462,9 +483,10 @@ async function readFinalReplies(
       const event = await session.nextEvent('message', settings.dataTimeout);
       const reply = replyOf(event);
       last = reply;
-      const recipient = event.type === 'message-accepted' || event.type === 'message-rejected'
-        ? (event.recipient ?? accepted[index]!)
-        : accepted[index]!;
+      const recipient =
+        event.type === 'message-accepted' || event.type === 'message-rejected'
+          ? (event.recipient ?? accepted[index]!)
+          : accepted[index]!;
       if (event.type === 'message-accepted') delivered.push(recipient);
       else rejected.push(rejection(recipient, reply));
     }
@@ -482,7 +504,11 @@ async function readFinalReplies(
   const event = await session.nextEvent('message', settings.dataTimeout);
   const reply = replyOf(event);
   if (event.type !== 'message-accepted') {
-    throw withRecipients(session.replyError('EMESSAGE', 'message', reply, 'Message rejected'), [], rejected);
+    throw withRecipients(
+      session.replyError('EMESSAGE', 'message', reply, 'Message rejected'),
+      [],
+      rejected,
+    );
   }
   const text = replyText(reply);
   return { accepted, rejected, response: text, queueId: parseQueueId(text) };

@@ -135,7 +135,11 @@ function attachTranscript(session: Session, error: unknown): unknown {
   return error;
 }
 
-function secretsOf(options: TransporterOptions): { user?: string; pass?: string; tokens: string[] } {
+function secretsOf(options: TransporterOptions): {
+  user?: string;
+  pass?: string;
+  tokens: string[];
+} {
   const auth = options.auth;
   const tokens = typeof auth?.accessToken === 'string' ? [auth.accessToken] : [];
   return { user: auth?.user, pass: auth?.pass, tokens };
@@ -169,7 +173,9 @@ function sessionSettings(options: TransporterOptions, scanner: SecretScanner): S
         const token =
           typeof auth.accessToken === 'function' ? await auth.accessToken() : auth.accessToken;
         if (typeof token !== 'string' || token === '') {
-          throw new SmtpUsageError('Invalid auth.accessToken: the function returned no token string');
+          throw new SmtpUsageError(
+            'Invalid auth.accessToken: the function returned no token string',
+          );
         }
         // A fresh token joins the secrets before anything can log it.
         scanner.update({ ...secretsOf(options), tokens: [...secretsOf(options).tokens, token] });
@@ -181,7 +187,10 @@ function sessionSettings(options: TransporterOptions, scanner: SecretScanner): S
   return settings;
 }
 
-function collectSinks(options: TransporterOptions, environment: TransporterEnvironment): TranscriptSink[] {
+function collectSinks(
+  options: TransporterOptions,
+  environment: TransporterEnvironment,
+): TranscriptSink[] {
   const sinks: TranscriptSink[] = [];
   if (options.transcriptSink) sinks.push(options.transcriptSink);
   const format = options.logFormat ?? 'text';
@@ -208,7 +217,11 @@ function collectSinks(options: TransporterOptions, environment: TransporterEnvir
 }
 
 /** Record why a message was refused before connecting, so the log shows it too. */
-function recordInputError(environment: TransporterEnvironment, sinks: TranscriptSink[], error: unknown): void {
+function recordInputError(
+  environment: TransporterEnvironment,
+  sinks: TranscriptSink[],
+  error: unknown,
+): void {
   const recorder = new TranscriptRecorder({
     now: () => environment.clock.now(),
     processId: environment.processId,
@@ -256,7 +269,9 @@ function isRaw(input: MessageInput): input is RawMessage {
 /** Turn a message input into envelope, body chunks and facts, checking it on the way. */
 function prepareMessage(input: MessageInput, environment: TransporterEnvironment): PreparedMessage {
   if (typeof input !== 'object' || input === null) {
-    throw new SmtpUsageError('Invalid message: expected { from, to, subject, text } or { envelope, raw }');
+    throw new SmtpUsageError(
+      'Invalid message: expected { from, to, subject, text } or { envelope, raw }',
+    );
   }
   checkMessageFields(input, isRaw(input));
   if (!isRaw(input)) {
@@ -292,7 +307,8 @@ function prepareMessage(input: MessageInput, environment: TransporterEnvironment
   const to = (Array.isArray(envelope.to) ? envelope.to : [envelope.to]).map((address, index) =>
     checkAddress(address, `envelope.to[${index}]`),
   );
-  if (to.length === 0) throw new SmtpUsageError('Invalid envelope.to: at least one recipient is needed');
+  if (to.length === 0)
+    throw new SmtpUsageError('Invalid envelope.to: at least one recipient is needed');
 
   const raw = input.raw;
   if (typeof raw === 'string' || raw instanceof Uint8Array) {
@@ -313,7 +329,9 @@ function prepareMessage(input: MessageInput, environment: TransporterEnvironment
       delivery: deliveryOf(input),
     };
   }
-  throw new SmtpUsageError('Invalid message.raw: expected a string, a Uint8Array or an iterable of chunks');
+  throw new SmtpUsageError(
+    'Invalid message.raw: expected a string, a Uint8Array or an iterable of chunks',
+  );
 }
 
 function prepared(

@@ -65,7 +65,10 @@ function suggest(name: string, known: Set<string>): string {
 
 /** Levenshtein distance, with a swap of two neighbouring letters counted as one edit. */
 function editDistance(a: string, b: string): number {
-  const rows = Array.from({ length: a.length + 1 }, (_, index) => [index, ...new Array<number>(b.length).fill(0)]);
+  const rows = Array.from({ length: a.length + 1 }, (_, index) => [
+    index,
+    ...new Array<number>(b.length).fill(0),
+  ]);
   for (let column = 0; column <= b.length; column++) rows[0]![column] = column;
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
@@ -111,7 +114,11 @@ export function validateOptions(options: TransporterOptions): void {
     throw new SmtpUsageError('Invalid options: expected an object with at least host');
   }
   checkNames(options, OPTION_NAMES, '');
-  if (typeof options.host !== 'string' || options.host.trim() === '' || /[\s/]/.test(options.host)) {
+  if (
+    typeof options.host !== 'string' ||
+    options.host.trim() === '' ||
+    /[\s/]/.test(options.host)
+  ) {
     throw invalid('host', options.host, 'a host name or IP address such as smtp.example.com');
   }
   const port = options.port;
@@ -120,12 +127,18 @@ export function validateOptions(options: TransporterOptions): void {
   }
   for (const name of ['secure', 'allowInsecureAuth', 'lmtp', 'chunking', 'pool'] as const) {
     const value = options[name as keyof TransporterOptions];
-    if (value !== undefined && typeof value !== 'boolean') throw invalid(name, value, 'true or false');
+    if (value !== undefined && typeof value !== 'boolean')
+      throw invalid(name, value, 'true or false');
   }
   checkOneOf('startTls', options.startTls, ['opportunistic', 'required', 'never']);
   checkOneOf('logFormat', options.logFormat, ['text', 'jsonl']);
   checkOneOf('logBody', options.logBody, ['none', 'headers', 'full']);
-  for (const name of ['connectionTimeout', 'greetingTimeout', 'commandTimeout', 'dataTimeout'] as const) {
+  for (const name of [
+    'connectionTimeout',
+    'greetingTimeout',
+    'commandTimeout',
+    'dataTimeout',
+  ] as const) {
     checkTimeout(options, name);
   }
   checkTimeout(options, 'idleTimeout');
@@ -135,7 +148,10 @@ export function validateOptions(options: TransporterOptions): void {
       throw invalid(name, value, 'a whole number of at least 1');
     }
   }
-  if (options.logFile !== undefined && (typeof options.logFile !== 'string' || options.logFile === '')) {
+  if (
+    options.logFile !== undefined &&
+    (typeof options.logFile !== 'string' || options.logFile === '')
+  ) {
     throw invalid('logFile', options.logFile, 'a file path');
   }
   if (options.clientName !== undefined) checkClientName(options.clientName);
@@ -165,7 +181,9 @@ function checkAuth(options: TransporterOptions): void {
   const hasToken = auth.accessToken !== undefined;
   if (hasPass && typeof auth.pass !== 'string') {
     // The value itself is a secret, so only its type is named.
-    throw new SmtpUsageError(`Invalid option auth.pass: expected a string, got ${typeof auth.pass}`);
+    throw new SmtpUsageError(
+      `Invalid option auth.pass: expected a string, got ${typeof auth.pass}`,
+    );
   }
   if (hasToken && typeof auth.accessToken !== 'string' && typeof auth.accessToken !== 'function') {
     throw new SmtpUsageError(

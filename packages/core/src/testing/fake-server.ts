@@ -9,8 +9,8 @@
 import type {
   Clock,
   ConnectOptions,
-  ConnectResult,
   Connector,
+  ConnectResult,
   SocketLike,
   TlsDetails,
   TlsSocketResult,

@@ -62,7 +62,9 @@ export class SecretScanner {
     }
     if (user !== '' && values.length > 0) needles.add(encodeBase64(utf8Bytes(user)));
     // Longest first, so a blob is masked whole before a secret inside it.
-    this.needles = [...needles].filter((needle) => needle.length > 0).sort((a, b) => b.length - a.length);
+    this.needles = [...needles]
+      .filter((needle) => needle.length > 0)
+      .sort((a, b) => b.length - a.length);
   }
 
   /** Return the text with every secret form replaced by the mask, and whether any was. */
