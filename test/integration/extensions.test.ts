@@ -265,3 +265,60 @@ describe('input checks that name the problem', () => {
     expect(error.message).not.toContain('\n');
   });
 });
+
+describe('streamed raw messages', () => {
+  async function* stream(parts: string[]) {
+    for (const part of parts) yield part;
+  }
+
+  it('closes the connection before a line over 998 octets is sent', async () => {
+    const smtp = await server();
+    const sink = new MemorySink();
+    const error = (await createTransporter({
+      host: '127.0.0.1',
+      port: smtp.port,
+      tls: { ca },
+      transcriptSink: sink,
+    })
+      .send({
+        envelope: { from: 'a@example.test', to: ['b@example.test'] },
+        raw: stream([
+          'Subject: long\r\n\r\nshort line\r\n',
+          `${'y'.repeat(600)}`,
+          `${'y'.repeat(600)}\r\n`,
+        ]),
+      })
+      .catch((caught: unknown) => caught)) as SmtpError;
+
+    expect(error.code).toBe('EMESSAGE');
+    expect(error.phase).toBe('message');
+    expect(error.message).toContain('line 4 is over the 998-octet limit');
+    expect(sink.text()).toContain('### Message rejected while sending');
+    expect(sink.text()).toContain('### SMTP Connection closed');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(smtp.messages).toHaveLength(0);
+  });
+
+  it('refuses 8-bit content when the server has no 8BITMIME', async () => {
+    const smtp = await server({ startTls: false, extra: { hide8BITMIME: true } });
+    const error = (await createTransporter({ host: '127.0.0.1', port: smtp.port })
+      .send({
+        envelope: { from: 'a@example.test', to: ['b@example.test'] },
+        raw: stream(['Subject: x\r\n\r\n', 'Grüße\r\n']),
+      })
+      .catch((caught: unknown) => caught)) as SmtpError;
+    expect(error.code).toBe('EMESSAGE');
+    expect(error.message).toContain('8BITMIME');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(smtp.messages).toHaveLength(0);
+  });
+
+  it('sends a valid stream whose CR and LF arrive in separate chunks', async () => {
+    const smtp = await server();
+    await createTransporter({ host: '127.0.0.1', port: smtp.port, tls: { ca } }).send({
+      envelope: { from: 'a@example.test', to: ['b@example.test'] },
+      raw: stream(['Subject: x\r\n\r\n', `${'z'.repeat(998)}\r`, '\nend\r\n']),
+    });
+    expect(smtp.messages[0]?.raw.toString()).toContain(`${'z'.repeat(998)}\r\nend`);
+  });
+});

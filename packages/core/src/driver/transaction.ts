@@ -13,6 +13,7 @@ import { parseEnhancedCode, replyText, type SmtpReply } from '../reply.js';
 import type { DeliveryOptions, RejectedRecipient, SendResult } from './options.js';
 import { parseQueueId } from './queue-id.js';
 import { replyOf, type Session } from './session.js';
+import { StreamCheck } from './stream-check.js';
 
 /** A message ready to send: envelope, body source and what is known about its bytes. */
 export interface PreparedMessage {
@@ -223,7 +224,10 @@ async function sendChunks(
     }
   };
 
+  const check = streamCheck(session, message);
   for await (const input of bdatSlices(message.chunks())) {
+    const problem = check?.check(input) ?? null;
+    if (problem) throw abortStream(session, problem);
     const encoded = encoder.encode(input);
     // The encoder may return a view of its input; copy before holding it back.
     const chunk = encoded === input ? encoded.slice() : encoded;
@@ -450,6 +454,28 @@ function withRecipients(
  * is in memory, the last chunk stays queued and the caller writes it together with the end
  * of data, one write fewer per message.
  */
+/** A check for a streamed message, whose size and content were unknown before MAIL. */
+function streamCheck(session: Session, message: PreparedMessage): StreamCheck | null {
+  if (message.size !== null) return null;
+  const eightBitOffered =
+    hasExtension(session.client.capabilities, '8BITMIME') ||
+    hasExtension(session.client.capabilities, 'BINARYMIME');
+  return new StreamCheck(eightBitOffered);
+}
+
+/** Close the connection in the middle of the data, so the server discards the message. */
+function abortStream(session: Session, problem: string): SmtpError {
+  session.note(
+    `Message rejected while sending: ${problem}. The connection is closed without ending ` +
+      'the data, so the server discards the message',
+  );
+  session.close();
+  return new SmtpError('EMESSAGE', `Invalid message: ${problem}`, {
+    phase: 'message',
+    retryable: false,
+  });
+}
+
 async function streamBody(
   session: Session,
   message: PreparedMessage,
@@ -458,7 +484,10 @@ async function streamBody(
   const client = session.client;
   const chunks = message.chunks();
   if (Symbol.asyncIterator in chunks) {
+    const check = streamCheck(session, message);
     for await (const chunk of chunks) {
+      const problem = check?.check(chunk) ?? null;
+      if (problem) throw abortStream(session, problem);
       client.sendBody(chunk);
       await session.flush(timeoutMs, 'message');
     }
