@@ -95,6 +95,48 @@ describe('pooled transporter', () => {
   });
 });
 
+describe('pipelining across messages', () => {
+  it('writes the next envelope before the previous final reply arrives', async () => {
+    const smtp = await server();
+    const sink = new MemorySink();
+    const transporter = createTransporter({
+      host: '127.0.0.1',
+      port: smtp.port,
+      tls: { ca },
+      pool: true,
+      maxConnections: 1,
+      transcriptSink: sink,
+    });
+    const results = await Promise.all(
+      [1, 2, 3].map((index) =>
+        transporter.send({
+          from: 'a@example.test',
+          to: `r${index}@example.test`,
+          text: `${index}`,
+        }),
+      ),
+    );
+    await transporter.close();
+
+    expect(results.map((result) => result.accepted)).toEqual([
+      ['r1@example.test'],
+      ['r2@example.test'],
+      ['r3@example.test'],
+    ]);
+    const lines = sink.entries.map((entry) => `${entry.direction} ${entry.text}`);
+    const firstDataSent = lines.findIndex((line) => line.startsWith('event Message data sent'));
+    const firstQueued = lines.findIndex((line) => /^server 250 .*queued/i.test(line));
+    const firstReset = lines.indexOf('client RSET');
+    expect(firstReset).toBeGreaterThan(firstDataSent);
+    expect(firstReset).toBeLessThan(firstQueued);
+    expect(smtp.messages.map((message) => message.to)).toEqual([
+      ['r1@example.test'],
+      ['r2@example.test'],
+      ['r3@example.test'],
+    ]);
+  });
+});
+
 describe('extensions against smtp-server', () => {
   it('sends DSN parameters when the server offers DSN', async () => {
     const smtp = await server({ extra: { hideDSN: false } });

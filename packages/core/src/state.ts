@@ -76,7 +76,8 @@ export const COMMAND_TRANSITIONS: CommandTable = {
   },
   'data-sent': {},
   'sending-body': { BODY: 'sending-body', 'DATA-END': 'body-sent', BDAT: 'sending-body' },
-  'body-sent': {},
+  // RFC 2920 §3.1: with PIPELINING the next envelope may follow the end of data at once.
+  'body-sent': { RSET: 'ready', MAIL: 'mail-sent' },
   quitting: {},
   closing: {},
   closed: {},

@@ -9,7 +9,7 @@ import { SmtpError } from '../errors.js';
 import type { Clock, TimerHandle } from './contracts.js';
 import type { SendResult } from './options.js';
 import type { Session } from './session.js';
-import { type PreparedMessage, sendTransaction, type TransactionSettings } from './transaction.js';
+import { beginTransaction, type PreparedMessage, type TransactionSettings } from './transaction.js';
 
 export interface PoolLimits {
   maxConnections: number;
@@ -23,6 +23,12 @@ interface Job {
   started: number;
   resolve: (result: SendResult) => void;
   reject: (error: unknown) => void;
+}
+
+interface InFlight {
+  job: Job;
+  finish: () => Promise<SendResult>;
+  settled?: boolean;
 }
 
 interface IdleSession {
@@ -104,38 +110,70 @@ export class ConnectionPool {
   /** Send queued messages on one session until the queue is empty or the session is done. */
   private async work(session: Session, reused: boolean): Promise<void> {
     let reset = reused;
+    // A message whose data is sent but whose final reply is not read yet.
+    let inFlight: InFlight | null = null;
+    const chain = session.canPipelineMessages(this.settings.lmtp);
+
     for (;;) {
-      const job = this.queue.shift();
+      if (inFlight && (!chain || this.queue.length === 0)) {
+        await this.settle(session, inFlight);
+        inFlight = null;
+      }
+      const done = session.messages >= this.limits.maxMessages || !session.reusable;
+      const job = done ? undefined : this.queue.shift();
       if (!job) break;
+
       job.attempts += 1;
+      const previous = inFlight;
+      inFlight = null;
+      const settlePrevious = previous ? () => this.settle(session, previous) : undefined;
       try {
-        const result = await sendTransaction(session, job.message, this.settings, reset);
-        result.timings.total = this.clock.now() - job.started;
-        job.resolve(result);
+        const finish = await beginTransaction(
+          session,
+          job.message,
+          this.settings,
+          reset,
+          settlePrevious,
+        );
+        inFlight = { job, finish };
       } catch (error) {
-        if (brokenConnection(error) && job.attempts < MAX_ATTEMPTS) {
-          this.queue.unshift(job);
-        } else {
-          job.reject(this.describeFailure(session, error));
-        }
-        if (!session.reusable) {
-          await session.quit();
-          this.busy -= 1;
-          this.dispatch();
-          return;
-        }
+        // A message refused before its envelope was written leaves the previous one unread.
+        if (previous && !previous.settled) await this.settle(session, previous);
+        this.fail(session, job, error);
       }
       reset = true;
-      if (session.messages >= this.limits.maxMessages || !session.reusable) {
-        await session.quit();
-        this.busy -= 1;
-        this.dispatch();
-        return;
-      }
     }
+
+    if (inFlight) await this.settle(session, inFlight);
     this.busy -= 1;
-    this.park(session);
+    if (session.reusable && session.messages < this.limits.maxMessages) {
+      this.park(session);
+    } else {
+      await session.quit();
+    }
     this.dispatch();
+  }
+
+  /** Read the final reply of a message in flight and settle its promise; once only. */
+  private async settle(session: Session, entry: InFlight): Promise<void> {
+    if (entry.settled) return;
+    entry.settled = true;
+    try {
+      const result = await entry.finish();
+      result.timings.total = this.clock.now() - entry.job.started;
+      entry.job.resolve(result);
+    } catch (error) {
+      // The data was sent, so the message is not sent again on another connection.
+      entry.job.reject(this.describeFailure(session, error));
+    }
+  }
+
+  private fail(session: Session, job: Job, error: unknown): void {
+    if (brokenConnection(error) && job.attempts < MAX_ATTEMPTS) {
+      this.queue.unshift(job);
+    } else {
+      job.reject(this.describeFailure(session, error));
+    }
   }
 
   private park(session: Session): void {

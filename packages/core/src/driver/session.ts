@@ -76,10 +76,19 @@ export class Session {
     this.client = new SmtpClient({ recorder: this.recorder, logBody: settings.logBody });
   }
 
+  /**
+   * True when the next message may be written before the last final reply is read: the
+   * server offers PIPELINING and the session speaks SMTP, not LMTP.
+   */
+  canPipelineMessages(lmtp: boolean): boolean {
+    return !lmtp && hasExtension(this.client.capabilities, 'PIPELINING');
+  }
+
   /** True while the connection can take another transaction (after RSET if one failed). */
   get reusable(): boolean {
     const state = this.client.state;
-    const open = state === 'ready' || state === 'mail-sent' || state === 'rcpt-sent';
+    const open =
+      state === 'ready' || state === 'mail-sent' || state === 'rcpt-sent' || state === 'body-sent';
     return !this.closed && open;
   }
 

@@ -54,6 +54,23 @@ export async function sendTransaction(
   settings: TransactionSettings,
   reset = false,
 ): Promise<SendResult> {
+  const finish = await beginTransaction(session, message, settings, reset);
+  return finish();
+}
+
+/**
+ * Send one message up to and including the end of its data, and return the function that
+ * reads the final reply. With PIPELINING a pool starts the next message before calling it:
+ * that message's envelope goes out right after the end of data (RFC 2920 §3.1), and
+ * `beforeReplies` reads the previous final reply, which comes first on the wire.
+ */
+export async function beginTransaction(
+  session: Session,
+  message: PreparedMessage,
+  settings: TransactionSettings,
+  reset = false,
+  beforeReplies?: () => Promise<void>,
+): Promise<() => Promise<SendResult>> {
   const client = session.client;
   const capabilities = client.capabilities;
   const started = session.now();
@@ -75,6 +92,7 @@ export async function sendTransaction(
   if (reset) {
     client.rset();
     if (!pipelining) {
+      await beforeReplies?.();
       await session.flush(settings.commandTimeout, 'mail');
       await expectReset(session, settings.commandTimeout);
     }
@@ -83,6 +101,7 @@ export async function sendTransaction(
   session.lastCommand = `MAIL FROM:<${message.from}>`;
   if (!pipelining) {
     await session.flush(settings.commandTimeout, 'mail');
+    if (!reset) await beforeReplies?.();
     expectSender(session, await session.nextEvent('mail', settings.commandTimeout));
   }
 
@@ -101,6 +120,7 @@ export async function sendTransaction(
       chunking,
       accepted,
       rejected,
+      beforeReplies,
     });
   } else {
     if (accepted.length === 0) throw noRecipientError(rejected);
@@ -118,12 +138,15 @@ export async function sendTransaction(
     await session.flush(settings.dataTimeout, 'message');
   }
   session.timings.data = session.now() - dataStarted;
-
-  const replyStarted = session.now();
-  const result = await readFinalReplies(session, settings, accepted, rejected);
-  session.timings.finalReply = session.now() - replyStarted;
   session.messages += 1;
-  return { ...result, messageId: message.messageId, timings: { ...session.timings } };
+
+  return async () => {
+    session.lastCommand = '.';
+    const replyStarted = session.now();
+    const result = await readFinalReplies(session, settings, accepted, rejected);
+    session.timings.finalReply = session.now() - replyStarted;
+    return { ...result, messageId: message.messageId, timings: { ...session.timings } };
+  };
 }
 
 /** Write the pipelined envelope (and DATA) at once, then read every reply in order. */
@@ -131,12 +154,19 @@ async function readPipelinedEnvelope(
   session: Session,
   message: PreparedMessage,
   settings: TransactionSettings,
-  state: { reset: boolean; chunking: boolean; accepted: string[]; rejected: RejectedRecipient[] },
+  state: {
+    reset: boolean;
+    chunking: boolean;
+    accepted: string[];
+    rejected: RejectedRecipient[];
+    beforeReplies?: (() => Promise<void>) | undefined;
+  },
 ): Promise<void> {
   const { accepted, rejected } = state;
   // RFC 2920 §3.1: DATA may close the group; BDAT waits until a recipient is accepted.
   if (!state.chunking) session.client.data();
   await session.flush(settings.commandTimeout, 'mail');
+  await state.beforeReplies?.();
 
   if (state.reset) await expectReset(session, settings.commandTimeout);
   let senderError: SmtpError | null = null;
