@@ -484,7 +484,7 @@ function withRecipients(
  * is in memory, the last chunk stays queued and the caller writes it together with the end
  * of data, one write fewer per message.
  */
-/** A check for a streamed message, whose size and content were unknown before MAIL. */
+/** Return a check for a streamed message, whose size and content were unknown before MAIL. */
 function streamCheck(session: Session, message: PreparedMessage): StreamCheck | null {
   if (message.size !== null) return null;
   const eightBitOffered =
