@@ -3,20 +3,15 @@
  * handshake finished before the socket is returned. Failures reject with an `Error` that
  * keeps Bun's `code` and names host and port.
  */
-import type { ConnectOptions, Connector, ConnectResult } from '@mailwire/core';
+import {
+  type ConnectOptions,
+  type Connector,
+  type ConnectResult,
+  wrapConnectionError,
+  wrapTlsError,
+} from '@mailwire/core';
 import { BunSocket, SocketEvents } from './socket.js';
-import { bunTlsOptions, describeTls, tlsError, waitForHandshake } from './tls.js';
-
-/** Plain words for the connection failures users meet most. */
-const CONNECT_FAILURES: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset by the server',
-  ENOTFOUND: 'host name not found',
-  EAI_AGAIN: 'host name lookup failed temporarily',
-  ETIMEDOUT: 'timed out',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-};
+import { bunTlsOptions, describeTls, waitForHandshake } from './tls.js';
 
 /** Connector backed by `Bun.connect`. */
 export const bunConnector: Connector = {
@@ -31,7 +26,7 @@ async function connectPlain({ host, port }: ConnectOptions): Promise<ConnectResu
     const socket = await Bun.connect({ hostname: host, port, socket: events.handlers });
     return { socket: new BunSocket(socket, events) };
   } catch (error) {
-    throw connectionError(error, host, port);
+    throw wrapConnectionError(error, host, port);
   }
 }
 
@@ -46,7 +41,7 @@ async function connectTls({ host, port, tls: tlsOptions }: ConnectOptions): Prom
   try {
     socket = await Bun.connect({ hostname: host, port, tls, socket: events.handlers });
   } catch (error) {
-    throw connectionError(error, host, port);
+    throw wrapConnectionError(error, host, port);
   }
   try {
     const authorizationError = await handshake;
@@ -54,18 +49,6 @@ async function connectTls({ host, port, tls: tlsOptions }: ConnectOptions): Prom
     return { socket: new BunSocket(socket, events), tls: details };
   } catch (error) {
     socket.terminate();
-    throw tlsError(error, `${host}:${port}`, tls.serverName ?? host);
+    throw wrapTlsError(error, `${host}:${port}`, tls.serverName ?? host);
   }
-}
-
-/** Wrap a connection failure in an `Error` that keeps Bun's `code` and names the target. */
-function connectionError(error: unknown, host: string, port: number): Error {
-  const cause = error instanceof Error ? error : new Error(String(error));
-  const code = (cause as { code?: unknown }).code;
-  const codeText = typeof code === 'string' ? code : undefined;
-
-  const known = codeText === undefined ? undefined : CONNECT_FAILURES[codeText];
-  const reason = known === undefined ? cause.message : `${known} (${codeText})`;
-  const message = `Connection to ${host}:${port} failed: ${reason}`;
-  return Object.assign(new Error(message, { cause }), { code: codeText });
 }

@@ -3,7 +3,13 @@
  * result of both STARTTLS and implicit TLS turned into `TlsDetails`. Certificate checks follow
  * `rejectUnauthorized`, which defaults to true whatever NODE_TLS_REJECT_UNAUTHORIZED is set to.
  */
-import type { TlsDetails, TlsOptions, TlsUpgradeOptions } from '@mailwire/core';
+import {
+  describeCertificate,
+  type TlsDetails,
+  type TlsOptions,
+  type TlsUpgradeOptions,
+  wrapTlsError,
+} from '@mailwire/core';
 import type { SocketEvents } from './socket.js';
 
 /** The encrypted socket and what the handshake revealed. */
@@ -14,22 +20,6 @@ export interface TlsUpgrade {
 
 /** Protocol versions in order, for checking `minVersion`, which Bun cannot set itself. */
 const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
-
-/** OpenSSL codes for a certificate chain that could not be verified against the trusted CAs. */
-const UNTRUSTED_CHAIN_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_UNTRUSTED',
-  'INVALID_CA',
-  'CERT_SIGNATURE_FAILURE',
-]);
-
-const EXPIRY_CODES = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
-
-const NAME_MISMATCH_CODE = 'ERR_TLS_CERT_ALTNAME_INVALID';
 
 /** Bun's TLS settings for a connection to `host`. */
 export function bunTlsOptions(options: TlsOptions, host: string): Bun.TlsOptions {
@@ -64,7 +54,7 @@ export async function upgradeTls(
     return { socket, details: describeTls(socket, options, options.host, authorizationError) };
   } catch (error) {
     (socket ?? raw).terminate();
-    throw tlsError(error, options.host, tls.serverName ?? options.host);
+    throw wrapTlsError(error, options.host, tls.serverName ?? options.host);
   }
 }
 
@@ -97,16 +87,12 @@ export function describeTls(
   const protocol = socket.getTLSVersion?.() ?? undefined;
   checkMinVersion(protocol, options.minVersion);
 
-  const certificate = socket.getPeerCertificate?.() ?? null;
+  const certificate = socket.getPeerCertificate?.() ?? {};
   return {
     protocol,
     cipher: socket.getCipher?.()?.name,
     serverName: options.servername ?? host,
-    subject: formatName(certificate?.subject),
-    issuer: formatName(certificate?.issuer),
-    validFrom: formatDate(certificate?.valid_from),
-    validTo: formatDate(certificate?.valid_to),
-    fingerprint256: certificate?.fingerprint256,
+    ...describeCertificate(certificate),
     // With verification on, a failed check ends the handshake, so only a connection kept
     // with verification off gets here unauthorized.
     authorized: authorizationError === null,
@@ -123,57 +109,4 @@ function checkMinVersion(protocol: string | undefined, minVersion: string | unde
   const chosen = protocol ?? 'an unknown version';
   const message = `the server chose ${chosen}, below minVersion ${minVersion}`;
   throw Object.assign(new Error(message), { code: 'ETLS' });
-}
-
-/** Format a subject or issuer as `CN=..., O=...`, common name first, RFC 4514 escaping. */
-function formatName(name: Record<string, string | string[]> | undefined): string | undefined {
-  if (name === undefined) return undefined;
-  const entries = Object.entries(name);
-  entries.sort(([a], [b]) => Number(b === 'CN') - Number(a === 'CN'));
-
-  const parts: string[] = [];
-  for (const [key, value] of entries) {
-    for (const item of [value].flat()) parts.push(`${key}=${item.replace(/[\\",+;<>]/g, '\\$&')}`);
-  }
-  return parts.length === 0 ? undefined : parts.join(', ');
-}
-
-/** Convert OpenSSL's `Jan  1 00:00:00 2026 GMT` to ISO 8601, or keep it when unparsable. */
-function formatDate(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const time = Date.parse(value);
-  return Number.isNaN(time) ? value : new Date(time).toISOString();
-}
-
-/**
- * Wrap a TLS failure in an `Error` that keeps Bun's `code`, names `target` and, for a
- * certificate that failed verification, adds what to change.
- */
-export function tlsError(error: unknown, target: string, identity: string): Error {
-  const cause = error instanceof Error ? error : new Error(String(error));
-  const code = (cause as { code?: unknown }).code;
-  const codeText = typeof code === 'string' ? code : undefined;
-  const reason = codeText === undefined ? cause.message : `${cause.message} (${codeText})`;
-
-  const advice = verificationAdvice(codeText, identity);
-  const message =
-    advice === undefined
-      ? `TLS handshake with ${target} failed: ${reason}`
-      : `TLS certificate of ${target} was rejected: ${reason}. ${advice}`;
-  return Object.assign(new Error(message, { cause }), { code: codeText });
-}
-
-function verificationAdvice(code: string | undefined, identity: string): string | undefined {
-  if (code === undefined) return undefined;
-  if (code === NAME_MISMATCH_CODE) {
-    const fix = 'Connect by a name it lists or set tls.servername';
-    return `The certificate does not list ${identity}. ${fix}`;
-  }
-  if (EXPIRY_CODES.has(code)) {
-    return 'Renew the server certificate or correct the clock of this machine';
-  }
-  if (UNTRUSTED_CHAIN_CODES.has(code)) {
-    return 'If the server uses a private or self-signed CA, pass its certificate in tls.ca';
-  }
-  return undefined;
 }

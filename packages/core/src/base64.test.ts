@@ -21,6 +21,7 @@ describe('encodeBase64', () => {
     ['foob', 'Zm9vYg=='],
     ['fooba', 'Zm9vYmE='],
     ['foobar', 'Zm9vYmFy'],
+    ['ü€😀', 'w7zigqzwn5iA'],
   ])('encodes %j as %j', (text, expected) => {
     expect(encodeBase64(bytes(text))).toBe(expected);
   });

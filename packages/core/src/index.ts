@@ -56,8 +56,15 @@ export { parseTextLine, unescapeText } from './transcript/parse.js';
 export { nextConnectionId, TranscriptRecorder } from './transcript/recorder.js';
 export { SecretScanner, type SecretSet } from './transcript/redact.js';
 
-// Driver: contracts an adapter supplies and the transporter built on them.
+// Driver: contracts an adapter supplies, the transporter built on them and helpers that
+// adapters share for TLS details and connection errors.
 
+export { wrapConnectionError, wrapTlsError } from './driver/connection-errors.js';
 export type * from './driver/contracts.js';
 export type * from './driver/options.js';
+export {
+  type CertificateDetails,
+  describeCertificate,
+  type PeerCertificateFields,
+} from './driver/tls-details.js';
 export { createTransporter } from './driver/transporter.js';

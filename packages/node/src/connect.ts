@@ -4,20 +4,15 @@
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import type { ConnectOptions, Connector, ConnectResult } from '@mailwire/core';
+import {
+  type ConnectOptions,
+  type Connector,
+  type ConnectResult,
+  wrapConnectionError,
+  wrapTlsError,
+} from '@mailwire/core';
 import { NodeSocket } from './socket.js';
-import { buildTlsSettings, describeTls, tlsError, waitForSecureConnect } from './tls.js';
-
-/** Plain words for the connection failures users meet most. */
-const CONNECT_FAILURES: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset by the server',
-  ENOTFOUND: 'host name not found',
-  EAI_AGAIN: 'host name lookup failed temporarily',
-  ETIMEDOUT: 'timed out',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-};
+import { buildTlsSettings, describeTls, waitForSecureConnect } from './tls.js';
 
 /** Connector over `node:net` and `node:tls`. */
 export const nodeConnector: Connector = {
@@ -32,7 +27,7 @@ async function connectPlain({ host, port }: ConnectOptions): Promise<ConnectResu
     await waitForEvent(socket, 'connect');
   } catch (error) {
     socket.destroy();
-    throw connectionError(error, host, port);
+    throw wrapConnectionError(error, host, port);
   }
 
   // SMTP exchanges many short lines, which Nagle's algorithm would hold back.
@@ -48,7 +43,7 @@ async function connectTls({ host, port, tls: tlsOptions }: ConnectOptions): Prom
   try {
     socket = tls.connect({ ...settings.options, port });
   } catch (error) {
-    throw tlsError(error, target, settings.identity);
+    throw wrapTlsError(error, target, settings.identity);
   }
 
   // Errors before TCP is up are connection failures, and later ones belong to the handshake.
@@ -61,8 +56,8 @@ async function connectTls({ host, port, tls: tlsOptions }: ConnectOptions): Prom
   } catch (error) {
     socket.destroy();
     throw tcpConnected
-      ? tlsError(error, target, settings.identity)
-      : connectionError(error, host, port);
+      ? wrapTlsError(error, target, settings.identity)
+      : wrapConnectionError(error, host, port);
   }
 
   socket.setNoDelay(true);
@@ -82,16 +77,4 @@ function waitForEvent(socket: net.Socket, event: string): Promise<void> {
     socket.once(event, onEvent);
     socket.once('error', onError);
   });
-}
-
-/** Wrap a connection failure in an `Error` that keeps Node's `code` and names the target. */
-function connectionError(error: unknown, host: string, port: number): Error {
-  const cause = error instanceof Error ? error : new Error(String(error));
-  const code = (cause as { code?: unknown }).code;
-  const codeText = typeof code === 'string' ? code : undefined;
-
-  const known = codeText === undefined ? undefined : CONNECT_FAILURES[codeText];
-  const reason = known === undefined ? cause.message : `${known} (${codeText})`;
-  const message = `Connection to ${host}:${port} failed: ${reason}`;
-  return Object.assign(new Error(message, { cause }), { code: codeText });
 }

@@ -1,11 +1,12 @@
 /**
- * Smoke checks of the Deno adapter against servers on 127.0.0.1, run by `deno run`. Each check
- * prints `ok - NAME` or `not ok - NAME: reason`; the last line counts them and the exit code
- * is 1 when any failed. Settings come from `--name=value` arguments or `MAILWIRE_SMOKE_NAME`
- * variables: host, starttls-port, tls-port, closed-port, smtp-port, ca-file, log-dir, user;
+ * Smoke checks of the Deno adapter against servers on 127.0.0.1, run by `deno run`. The checks
+ * that Bun runs too live in `../shared-checks.ts`; this script adds the Deno-only ones. Each
+ * check prints `ok - NAME` or `not ok - NAME: reason`; the last line counts them and the exit
+ * code is 1 when any failed. Settings come from `--name=value` arguments or
+ * `MAILWIRE_SMOKE_NAME` variables: host, starttls-port, tls-port, closed-port, smtp-port,
+ * ca-file, log-dir, user;
  * the password comes only from MAILWIRE_SMOKE_PASS so that it never shows in a process list.
  */
-import { parseTextLine, type SocketLike, type TranscriptEntry } from '@mailwire/core';
 import { denoConnector } from '../../../packages/deno/src/connect.ts';
 import {
   createTransporter,
@@ -13,11 +14,18 @@ import {
   openLogFile,
   setGlobalLogFile,
 } from '../../../packages/deno/src/index.ts';
-
-const CHECK_TIMEOUT_MS = 10_000;
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+import {
+  assert,
+  checkGlobalLogFile,
+  checkImplicitTls,
+  checkLogFiles,
+  checkPlainSockets,
+  checkStartTls,
+  checkTransporter,
+  expectRejection,
+  SmokeRun,
+  sleep,
+} from '../shared-checks.ts';
 
 function setting(name: string): string {
   const prefix = `--${name}=`;
@@ -29,170 +37,38 @@ function setting(name: string): string {
 }
 
 const host = setting('host');
-const starttlsPort = Number(setting('starttls-port'));
-const tlsPort = Number(setting('tls-port'));
 const closedPort = Number(setting('closed-port'));
-const smtpPort = Number(setting('smtp-port'));
 const ca = await Deno.readTextFile(setting('ca-file'));
 const logDir = setting('log-dir');
-const user = setting('user');
-const pass = Deno.env.get('MAILWIRE_SMOKE_PASS') ?? '';
 
-let passed = 0;
-let failed = 0;
-
-async function check(name: string, body: () => Promise<void>): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`timed out after ${CHECK_TIMEOUT_MS} ms`)),
-      CHECK_TIMEOUT_MS,
-    );
-  });
-  try {
-    await Promise.race([body(), deadline]);
-    passed += 1;
-    console.log(`ok - ${name}`);
-  } catch (error) {
-    failed += 1;
-    const reason = error instanceof Error ? error.message : String(error);
-    console.log(`not ok - ${name}: ${reason.replaceAll('\n', ' ')}`);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(message);
-}
-
-/** Read one whole reply: lines until one whose fourth character is a space. */
-async function readReply(socket: SocketLike): Promise<string> {
-  let text = '';
-  for (;;) {
-    const lines = text.split('\r\n');
-    const last = lines.at(-2);
-    if (last !== undefined && /^\d{3} /.test(last)) return text;
-    const chunk = await socket.read();
-    if (chunk === null) throw new Error(`connection closed after ${JSON.stringify(text)}`);
-    text += decoder.decode(chunk);
-  }
-}
-
-async function command(socket: SocketLike, line: string): Promise<string> {
-  await socket.write(encoder.encode(`${line}\r\n`));
-  return readReply(socket);
-}
-
-async function expectRejection(promise: Promise<unknown>, pattern: RegExp): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    assert(error instanceof Error, `rejected with a non-Error: ${String(error)}`);
-    assert(pattern.test(error.message), `unexpected message: ${error.message}`);
-    return error;
-  }
-  throw new Error('expected a rejection, but the call succeeded');
-}
-
-/** Plain connection to the STARTTLS server, greeted and past EHLO and STARTTLS. */
-async function openForStartTls(): Promise<SocketLike> {
-  const { socket } = await denoConnector.connect({
+const run = new SmokeRun(
+  {
     host,
-    port: starttlsPort,
-    secure: false,
-    tls: {},
-  });
-  await readReply(socket);
-  await command(socket, 'EHLO smoke.example.test');
-  const reply = await command(socket, 'STARTTLS');
-  assert(reply.startsWith('220 '), `STARTTLS reply: ${reply}`);
-  return socket;
-}
-
-function entry(text: string, connectionId: number): TranscriptEntry {
-  return {
-    counter: 1000,
-    time: Date.now(),
-    elapsedMs: 0,
+    starttlsPort: Number(setting('starttls-port')),
+    tlsPort: Number(setting('tls-port')),
+    closedPort,
+    smtpPort: Number(setting('smtp-port')),
+    ca,
+    logDir,
+    user: setting('user'),
+    pass: Deno.env.get('MAILWIRE_SMOKE_PASS') ?? '',
+  },
+  {
+    name: 'Deno',
+    connector: denoConnector,
     processId: Deno.pid,
-    connectionId,
-    direction: 'client',
-    text,
-    redacted: false,
-  };
-}
+    createTransporter,
+    openLogFile,
+    globalLogFile,
+    setGlobalLogFile,
+    readTextFile: (path) => Deno.readTextFile(path),
+    fileStat: (path) => Deno.stat(path),
+  },
+);
 
-await check('plain connect reads the greeting and writes', async () => {
-  const { socket, tls } = await denoConnector.connect({
-    host,
-    port: starttlsPort,
-    secure: false,
-    tls: {},
-  });
-  assert(tls === undefined, 'plain connection reported TLS details');
-  assert(socket.remoteAddress === host, `remoteAddress: ${socket.remoteAddress}`);
-  assert(socket.localAddress === host, `localAddress: ${socket.localAddress}`);
-  const greeting = await readReply(socket);
-  assert(greeting.startsWith('220 '), `greeting: ${greeting}`);
-  const ehlo = await command(socket, 'EHLO smoke.example.test');
-  assert(ehlo.includes('250 STARTTLS'), `EHLO reply: ${ehlo}`);
-  const quit = await command(socket, 'QUIT');
-  assert(quit.startsWith('221 '), `QUIT reply: ${quit}`);
-  socket.close();
-  socket.close();
-  assert((await socket.read()) === null, 'read after close returned data');
-});
+await checkPlainSockets(run);
 
-await check('write sends every byte of a large buffer', async () => {
-  const { socket } = await denoConnector.connect({
-    host,
-    port: starttlsPort,
-    secure: false,
-    tls: {},
-  });
-  await readReply(socket);
-  const size = 8 * 1024 * 1024;
-  await socket.write(encoder.encode(`SINK ${size}\r\n`));
-  await socket.write(new Uint8Array(size).fill(0x61));
-  const reply = await readReply(socket);
-  assert(reply.startsWith(`250 received ${size}`), `SINK reply: ${reply}`);
-  socket.close();
-});
-
-await check('read returns every byte of a large reply', async () => {
-  const { socket } = await denoConnector.connect({
-    host,
-    port: starttlsPort,
-    secure: false,
-    tls: {},
-  });
-  await readReply(socket);
-  const size = 4 * 1024 * 1024;
-  await socket.write(encoder.encode(`BLOB ${size}\r\n`));
-  // Let the bytes pile up unread first, so that the socket has to pause and resume.
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  const tail = '\r\n250 2.0.0 blob sent\r\n';
-  let received = 0;
-  let last = '';
-  while (received < size + tail.length) {
-    const chunk = await socket.read();
-    if (chunk === null) throw new Error(`connection closed after ${received} bytes`);
-    received += chunk.length;
-    last = (last + decoder.decode(chunk)).slice(-tail.length);
-  }
-  assert(received === size + tail.length, `received ${received} bytes`);
-  assert(last === tail, `reply after the bytes: ${JSON.stringify(last)}`);
-  socket.close();
-});
-
-await check('refused connection keeps ECONNREFUSED', async () => {
-  const connecting = denoConnector.connect({ host, port: closedPort, secure: false, tls: {} });
-  const error = await expectRejection(connecting, /connection refused/);
-  assert((error as { code?: string }).code === 'ECONNREFUSED', `code: ${String(error)}`);
-});
-
-await check('missing net permission names the flag', async () => {
+await run.check('missing net permission names the flag', async () => {
   // 127.0.0.2 is outside --allow-net=127.0.0.1, so Deno refuses before sending anything.
   const connecting = denoConnector.connect({
     host: '127.0.0.2',
@@ -207,192 +83,32 @@ await check('missing net permission names the flag', async () => {
   assert(error.cause instanceof Error, 'the original error is not kept as cause');
 });
 
-await check('STARTTLS with the CA is verified', async () => {
-  const plain = await openForStartTls();
-  const { socket, details } = await plain.upgradeTls({ host, ca, servername: 'localhost' });
-  assert(details.authorized === true, 'not authorized');
-  assert(details.serverName === 'localhost', `serverName: ${details.serverName}`);
-  assert((await plain.read()) === null, 'the plain socket still reads after the upgrade');
-  const ehlo = await command(socket, 'EHLO smoke.example.test');
-  assert(ehlo.includes('over TLS'), `EHLO reply over TLS: ${ehlo}`);
-  await command(socket, 'QUIT');
-  socket.close();
-});
+await checkStartTls(run);
 
-await check('STARTTLS without the CA is rejected', async () => {
-  const plain = await openForStartTls();
-  await expectRejection(plain.upgradeTls({ host, servername: 'localhost' }), /tls\.ca/);
-  plain.close();
-});
-
-await check('STARTTLS with a wrong name is rejected', async () => {
-  const plain = await openForStartTls();
-  const upgrading = plain.upgradeTls({ host, ca, servername: 'wrong.example.test' });
-  await expectRejection(upgrading, /does not list wrong\.example\.test/);
-  plain.close();
-});
-
-await check('STARTTLS with unread plaintext fails', async () => {
-  const { socket } = await denoConnector.connect({
-    host,
-    port: starttlsPort,
-    secure: false,
-    tls: {},
-  });
-  await readReply(socket);
+await run.check('STARTTLS with unread plaintext fails', async () => {
+  const socket = await run.openPlain();
   // The 220 reply stays unread; Deno's TLS layer must not accept it as part of the handshake.
-  await socket.write(encoder.encode('STARTTLS\r\n'));
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await socket.write(new TextEncoder().encode('STARTTLS\r\n'));
+  await sleep(200);
   await expectRejection(socket.upgradeTls({ host, ca, servername: 'localhost' }), /TLS/);
   socket.close();
 });
 
-await check('verification cannot be turned off', async () => {
-  const plain = await openForStartTls();
+await run.check('verification cannot be turned off', async () => {
+  const plain = await run.openForStartTls();
   const upgrading = plain.upgradeTls({ host, ca, rejectUnauthorized: false });
   await expectRejection(upgrading, /rejectUnauthorized false is not supported on Deno/);
   plain.close();
 });
 
-await check('implicit TLS with the CA is verified', async () => {
-  const { socket, tls } = await denoConnector.connect({
-    host,
-    port: tlsPort,
-    secure: true,
-    tls: { ca, servername: 'localhost' },
-  });
-  assert(tls?.authorized === true, 'not authorized');
-  const greeting = await readReply(socket);
-  assert(greeting.includes('TLS'), `greeting: ${greeting}`);
-  await command(socket, 'QUIT');
-  socket.close();
+await checkImplicitTls(run);
+
+// Outside --allow-write, so every write fails with NotCapable.
+await checkLogFiles(run, {
+  path: `${logDir}-outside/denied.log`,
+  expectedWarning: '--allow-write=',
 });
+await checkGlobalLogFile(run, Deno.env.get('MAILWIRE_LOG'));
+await checkTransporter(run);
 
-await check('implicit TLS verifies an IP address', async () => {
-  const { socket, tls } = await denoConnector.connect({
-    host,
-    port: tlsPort,
-    secure: true,
-    tls: { ca },
-  });
-  assert(tls?.serverName === host, `serverName: ${tls?.serverName}`);
-  await readReply(socket);
-  socket.close();
-});
-
-await check('implicit TLS without the CA is rejected', async () => {
-  const connecting = denoConnector.connect({
-    host,
-    port: tlsPort,
-    secure: true,
-    tls: { servername: 'localhost' },
-  });
-  await expectRejection(connecting, /was rejected.*tls\.ca/);
-});
-
-await check('log file shares one counter per path', async () => {
-  const path = `${logDir}/shared.log`;
-  const first = openLogFile(path, 'text');
-  const second = openLogFile(`${logDir}/./sub/../shared.log`, 'text');
-  for (let index = 0; index < 5; index += 1) {
-    first.write([entry(`EHLO first ${index}`, 1)]);
-    second.write([entry(`EHLO second ${index}`, 2)]);
-  }
-  await first.flush();
-  await second.flush();
-
-  const lines = (await Deno.readTextFile(path)).split('\n');
-  assert(lines.pop() === '', 'the file does not end with a line feed');
-  const counters = lines.map((line) => parseTextLine(line)?.counter);
-  assert(counters.join(',') === '1,2,3,4,5,6,7,8,9,10', `counters: ${counters.join(',')}`);
-  const mode = (await Deno.stat(path)).mode;
-  assert(mode !== null, 'no file mode');
-  assert((mode & 0o777) === 0o600, `mode: ${mode.toString(8)}`);
-});
-
-await check('log file writes JSON Lines', async () => {
-  const path = `${logDir}/lines.jsonl`;
-  const sink = openLogFile(path, 'jsonl');
-  sink.write([entry('MAIL FROM:<a@example.test>', 3), entry('RCPT TO:<b@example.test>', 3)]);
-  await sink.flush();
-  const records = (await Deno.readTextFile(path))
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line));
-  assert(records.length === 2, `records: ${records.length}`);
-  assert(records[1].counter === 2, `second counter: ${records[1].counter}`);
-  assert(records[1].text === 'RCPT TO:<b@example.test>', `second text: ${records[1].text}`);
-});
-
-await check('log file rotates by size', async () => {
-  const path = `${logDir}/rotating.log`;
-  const sink = openLogFile(path, 'text', { maxBytes: 300, maxFiles: 2 });
-  for (let index = 0; index < 20; index += 1) sink.write([entry(`NOOP ${index}`, 4)]);
-  await sink.flush();
-  for (const name of ['rotating.log', 'rotating_1.log', 'rotating_2.log']) {
-    const size = (await Deno.stat(`${logDir}/${name}`)).size;
-    assert(size > 0, `${name} is empty`);
-    assert(size <= 300, `${name} has ${size} bytes`);
-  }
-  const third = await Deno.stat(`${logDir}/rotating_3.log`).catch(() => null);
-  assert(third === null, 'more rotated files than maxFiles');
-});
-
-await check('log write failure warns once', async () => {
-  const warnings: string[] = [];
-  const original = console.warn;
-  console.warn = (...values: unknown[]) => warnings.push(values.join(' '));
-  try {
-    // Outside --allow-write, so every write fails with NotCapable.
-    const sink = openLogFile(`${logDir}-outside/denied.log`, 'text');
-    sink.write([entry('NOOP', 5)]);
-    await sink.flush();
-    sink.write([entry('NOOP', 5)]);
-    await sink.flush();
-  } finally {
-    console.warn = original;
-  }
-  assert(warnings.length === 1, `warnings: ${warnings.length}`);
-  assert(warnings[0]!.includes('--allow-write='), `warning: ${warnings[0]}`);
-});
-
-await check('global log file follows MAILWIRE_LOG', async () => {
-  const fromEnvironment = Deno.env.get('MAILWIRE_LOG');
-  assert(fromEnvironment !== undefined, 'MAILWIRE_LOG is not set for this check');
-  assert(globalLogFile() === fromEnvironment, `globalLogFile(): ${globalLogFile()}`);
-  setGlobalLogFile(`${logDir}/other.log`);
-  assert(globalLogFile() === `${logDir}/other.log`, 'setGlobalLogFile is ignored');
-  setGlobalLogFile(undefined);
-  assert(globalLogFile() === fromEnvironment, 'clearing does not fall back to MAILWIRE_LOG');
-});
-
-await check('transporter sends over STARTTLS with a masked log', async () => {
-  const logFile = `${logDir}/transporter.log`;
-  const transporter = createTransporter({
-    host,
-    port: smtpPort,
-    tls: { ca, servername: 'localhost' },
-    auth: { user, pass },
-    logFile,
-  });
-  try {
-    const result = await transporter.send({
-      from: 'sender@example.test',
-      to: 'deno@example.test',
-      subject: 'Deno smoke',
-      text: 'Sent by the Deno adapter.',
-    });
-    assert(result.accepted.includes('deno@example.test'), `accepted: ${result.accepted}`);
-  } finally {
-    await transporter.close();
-  }
-  const log = await Deno.readTextFile(logFile);
-  assert(log.includes('C > "STARTTLS"'), 'no STARTTLS line in the log');
-  assert(log.includes('C > "AUTH '), 'no AUTH line in the log');
-  assert(!log.includes(pass), 'the password is in the log');
-  assert(!log.includes(btoa(pass)), 'the encoded password is in the log');
-  assert(!log.includes(btoa(`\0${user}\0${pass}`)), 'the encoded credentials are in the log');
-});
-
-console.log(`${passed} passed, ${failed} failed`);
-if (failed > 0) Deno.exit(1);
+Deno.exit(run.finish());

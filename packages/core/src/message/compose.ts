@@ -7,6 +7,7 @@
  * UTF-8 subject as one unfolded encoded-word of over 400 characters, and sent a UTF-8 body with
  * a 1200-character line raw under `Content-Transfer-Encoding: 7bit`. Its Node entry uses Buffer.
  */
+import { encodeHex, utf8Bytes } from '../base64.js';
 import type { ComposedMessage } from '../driver/options.js';
 import {
   addressListParts,
@@ -17,13 +18,7 @@ import {
   toMailbox,
   toMailboxList,
 } from './address.js';
-import {
-  chooseTransferEncoding,
-  encodeQuotedPrintable,
-  encodeUtf8,
-  formatHex,
-  normalizeLineBreaks,
-} from './encoding.js';
+import { chooseTransferEncoding, encodeQuotedPrintable, normalizeLineBreaks } from './encoding.js';
 import {
   foldHeader,
   type HeaderPart,
@@ -129,7 +124,7 @@ export function composeMessage(message: ComposedMessage, options: ComposeOptions
   const body = composeBody(message, options);
 
   const text = [...headerLines, ...body.headerLines].join('\r\n') + '\r\n\r\n' + body.content;
-  return { bytes: encodeUtf8(text), envelope, messageId };
+  return { bytes: utf8Bytes(text), envelope, messageId };
 }
 
 function validateOptions(options: ComposeOptions): void {
@@ -227,7 +222,7 @@ function createIdentifier(options: ComposeOptions, byteCount: number): string {
     if (!(bytes instanceof Uint8Array) || bytes.length === 0) {
       throw new TypeError('Invalid randomBytes: it must return a non-empty Uint8Array');
     }
-    return formatHex(bytes);
+    return encodeHex(bytes);
   }
   const time = Math.floor(options.now).toString(36);
   const random = Math.random().toString(36).slice(2, 10);

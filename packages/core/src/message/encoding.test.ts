@@ -1,42 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeQuotedPrintable } from './decoding.test-helpers.js';
-import {
-  chooseTransferEncoding,
-  encodeBase64,
-  encodeQuotedPrintable,
-  encodeUtf8,
-  formatHex,
-  normalizeLineBreaks,
-} from './encoding.js';
-
-describe('encodeBase64', () => {
-  // Test vectors of RFC 4648 §10.
-  it.each([
-    ['', ''],
-    ['f', 'Zg=='],
-    ['fo', 'Zm8='],
-    ['foo', 'Zm9v'],
-    ['foob', 'Zm9vYg=='],
-    ['fooba', 'Zm9vYmE='],
-    ['foobar', 'Zm9vYmFy'],
-    ['ü€😀', 'w7zigqzwn5iA'],
-  ])('encodes %j as %j', (input, expected) => {
-    expect(encodeBase64(encodeUtf8(input))).toBe(expected);
-  });
-
-  it('encodes all byte values', () => {
-    const bytes = Uint8Array.from({ length: 256 }, (_, index) => index);
-    const encoded = encodeBase64(bytes);
-    expect(encoded.slice(0, 8)).toBe('AAECAwQF');
-    expect(encoded.slice(-8)).toBe('/P3+/w==');
-  });
-});
-
-describe('formatHex', () => {
-  it('writes two lower-case digits per byte', () => {
-    expect(formatHex(Uint8Array.from([0, 9, 10, 255]))).toBe('00090aff');
-  });
-});
+import { chooseTransferEncoding, encodeQuotedPrintable, normalizeLineBreaks } from './encoding.js';
 
 describe('normalizeLineBreaks', () => {
   it.each([

@@ -1,8 +1,10 @@
 /**
- * Byte-level encodings for composed messages: line-break normalisation, base64 and
- * quoted-printable (RFC 2045 section 6.7). Everything here returns ASCII text and uses only
- * TextEncoder, so it runs on every runtime without Buffer or btoa.
+ * Byte-level encodings for composed messages: line-break normalisation, transfer-encoding
+ * choice and quoted-printable (RFC 2045 section 6.7). Base64, hex and UTF-8 come from
+ * `../base64.ts`. Everything here returns ASCII text and runs on every runtime without Buffer
+ * or btoa.
  */
+import { utf8Bytes } from '../base64.js';
 
 /** Line length limit for a 7bit body, as the SMTP line limit recommended by RFC 5322 §2.1.1. */
 export const MAX_7BIT_LINE_LENGTH = 78;
@@ -10,18 +12,10 @@ export const MAX_7BIT_LINE_LENGTH = 78;
 /** Maximum length of an encoded line, including a trailing soft line break (RFC 2045 §6.7). */
 const MAX_QUOTED_PRINTABLE_LINE_LENGTH = 76;
 
-const BASE64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const HEX_DIGITS = '0123456789ABCDEF';
-
-const utf8Encoder = new TextEncoder();
 
 /** Content-Transfer-Encoding values that the composer emits. */
 export type TransferEncoding = '7bit' | 'quoted-printable';
-
-/** Encodes a string as UTF-8 bytes. */
-export function encodeUtf8(text: string): Uint8Array {
-  return utf8Encoder.encode(text);
-}
 
 /** Returns the number of UTF-8 bytes of one code point; lone surrogates become U+FFFD (3 bytes). */
 export function utf8Length(codePoint: number): number {
@@ -36,35 +30,9 @@ export function normalizeLineBreaks(text: string): string {
   return text.replace(/\r\n|\r|\n/g, '\r\n');
 }
 
-/** Encodes bytes as base64 (RFC 4648 §4) with padding and no line breaks. */
-export function encodeBase64(bytes: Uint8Array): string {
-  let output = '';
-  for (let index = 0; index < bytes.length; index += 3) {
-    const first = bytes[index]!;
-    const second = bytes[index + 1];
-    const third = bytes[index + 2];
-    const group = (first << 16) | ((second ?? 0) << 8) | (third ?? 0);
-
-    output += BASE64_ALPHABET[(group >> 18) & 63]!;
-    output += BASE64_ALPHABET[(group >> 12) & 63]!;
-    output += second === undefined ? '=' : BASE64_ALPHABET[(group >> 6) & 63]!;
-    output += third === undefined ? '=' : BASE64_ALPHABET[group & 63]!;
-  }
-  return output;
-}
-
 /** Returns the length of the base64 form of `byteCount` bytes, padding included. */
 export function base64Length(byteCount: number): number {
   return Math.ceil(byteCount / 3) * 4;
-}
-
-/** Formats bytes as lower-case hexadecimal. */
-export function formatHex(bytes: Uint8Array): string {
-  let output = '';
-  for (const byte of bytes) {
-    output += byte.toString(16).padStart(2, '0');
-  }
-  return output;
 }
 
 /**
@@ -128,7 +96,7 @@ function encodeQuotedPrintableCharacter(character: string): string {
   if (isLiteral) return character;
 
   let output = '';
-  for (const byte of encodeUtf8(character)) {
+  for (const byte of utf8Bytes(character)) {
     output += '=' + HEX_DIGITS[byte >> 4]! + HEX_DIGITS[byte & 15]!;
   }
   return output;

@@ -4,7 +4,8 @@
  * ever happens in the whitespace before a part, so unfolding restores the value exactly.
  * Output is ASCII, and every line stays within 998 characters.
  */
-import { base64Length, encodeBase64, encodeUtf8, utf8Length } from './encoding.js';
+import { encodeBase64, utf8Bytes } from '../base64.js';
+import { base64Length, utf8Length } from './encoding.js';
 
 /** Line length limit that folding aims for (RFC 5322 §2.1.1). */
 const MAX_FOLDED_LINE_LENGTH = 78;
@@ -192,7 +193,7 @@ function findEncodedWordEnd(codePoints: string[], start: number, maxLength: numb
 }
 
 function encodeWord(text: string): string {
-  return ENCODED_WORD_PREFIX + encodeBase64(encodeUtf8(text)) + ENCODED_WORD_SUFFIX;
+  return ENCODED_WORD_PREFIX + encodeBase64(utf8Bytes(text)) + ENCODED_WORD_SUFFIX;
 }
 
 /**
