@@ -8,6 +8,7 @@
  * `transporter.close()` first.
  */
 
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { appendFile, rename, rm, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { LogFileOptions, LogFileSystem, LogFormat, TranscriptSink } from '@mailwire/core';
@@ -18,7 +19,29 @@ export type { LogFileOptions } from '@mailwire/core';
 /** Owner-only permissions, because transcripts name servers, accounts and recipients. */
 const FILE_MODE = 0o600;
 
+/** Bytes read from the end of an existing log file to find its last line counter. */
+const TAIL_BYTES = 8192;
+
+/** The last bytes of a file, or undefined when it cannot be read (missing, no permission). */
+function readTail(path: string): Uint8Array | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const tail = new Uint8Array(Math.min(size, TAIL_BYTES));
+    const count = readSync(fd, tail, 0, tail.length, size - tail.length);
+    return tail.subarray(0, count);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 const bunFileSystem: LogFileSystem = {
+  readTail,
   // Bun.write replaces a file's contents, so appends go through node:fs.
   append: (path, bytes) => appendFile(path, bytes, { mode: FILE_MODE }),
   size: async (path) => {

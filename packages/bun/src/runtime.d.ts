@@ -72,6 +72,19 @@ declare module 'node:fs/promises' {
   export function rm(path: string, options: { force: boolean }): Promise<void>;
 }
 
+declare module 'node:fs' {
+  export function openSync(path: string, flags: string): number;
+  export function fstatSync(fd: number): { size: number };
+  export function readSync(
+    fd: number,
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position: number,
+  ): number;
+  export function closeSync(fd: number): void;
+}
+
 declare module 'node:path' {
   export function resolve(...paths: string[]): string;
   export function extname(path: string): string;

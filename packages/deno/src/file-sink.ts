@@ -17,7 +17,35 @@ export type { LogFileOptions } from '@mailwire/core';
 /** Owner-only permissions, because transcripts name servers, accounts and recipients. */
 const FILE_MODE = 0o600;
 
+/** Bytes read from the end of an existing log file to find its last line counter. */
+const TAIL_BYTES = 8192;
+
+/** The last bytes of a file, or undefined when it cannot be read (missing, no permission). */
+function readTail(path: string): Uint8Array | undefined {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { read: true });
+  } catch {
+    return undefined;
+  }
+  try {
+    const size = file.statSync().size;
+    const tail = new Uint8Array(Math.min(size, TAIL_BYTES));
+    file.seekSync(size - tail.length, Deno.SeekMode.Start);
+    let filled = 0;
+    for (let reads = 0; filled < tail.length && reads < 64; reads++) {
+      const count = file.readSync(tail.subarray(filled));
+      if (count === null) break;
+      filled += count;
+    }
+    return tail.subarray(0, filled);
+  } finally {
+    file.close();
+  }
+}
+
 const denoFileSystem: LogFileSystem = {
+  readTail,
   append: (path, bytes) =>
     Deno.writeFile(path, bytes, { append: true, create: true, mode: FILE_MODE }),
   size: async (path) => {

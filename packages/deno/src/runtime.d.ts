@@ -36,6 +36,16 @@ declare namespace Deno {
   }
   function writeFile(path: string, data: Uint8Array, options?: WriteFileOptions): Promise<void>;
   function stat(path: string): Promise<{ size: number }>;
+  interface FsFile {
+    statSync(): { size: number };
+    seekSync(offset: number, whence: SeekMode): number;
+    readSync(buffer: Uint8Array): number | null;
+    close(): void;
+  }
+  enum SeekMode {
+    Start = 0,
+  }
+  function openSync(path: string, options: { read: boolean }): FsFile;
   function rename(oldPath: string, newPath: string): Promise<void>;
   function remove(path: string): Promise<void>;
   function cwd(): string;

@@ -10,6 +10,7 @@ import {
   fstatSync,
   ftruncateSync,
   openSync,
+  readSync,
   renameSync,
   unlinkSync,
   writeSync,
@@ -28,6 +29,9 @@ export type { LogFileOptions } from '@mailwire/core';
 /** Owner-only permissions, because transcripts name servers, accounts and recipients. */
 const FILE_MODE = 0o600;
 
+/** Bytes read from the end of an existing log file to find its last line counter. */
+const TAIL_BYTES = 8192;
+
 /** An open log file and its size in bytes, kept so that a partial write can be cut back. */
 interface OpenFile {
   fd: number;
@@ -41,6 +45,24 @@ interface OpenFile {
  */
 class NodeLogFileSystem implements LogFileSystem {
   readonly #open = new Map<string, OpenFile>();
+
+  readTail(path: string): Uint8Array | undefined {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch {
+      return undefined;
+    }
+    try {
+      const size = fstatSync(fd).size;
+      const length = Math.min(size, TAIL_BYTES);
+      const tail = new Uint8Array(length);
+      readSync(fd, tail, 0, length, size - length);
+      return tail;
+    } finally {
+      closeSync(fd);
+    }
+  }
 
   append(path: string, bytes: Uint8Array): void {
     const file = this.#openFile(path);

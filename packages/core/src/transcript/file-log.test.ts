@@ -30,6 +30,11 @@ class MemoryFileSystem implements LogFileSystem {
     });
   }
 
+  readTail(path: string): Uint8Array | undefined {
+    const text = this.files.get(path);
+    return text === undefined ? undefined : new TextEncoder().encode(text.slice(-8192));
+  }
+
   size(path: string) {
     this.calls.push(`size ${path}`);
     const size = new TextEncoder().encode(this.files.get(path) ?? '').length;
@@ -315,6 +320,26 @@ describe.each([
 
     await expect(registry.open('/logs/n.log', 'text').flush()).resolves.toBeUndefined();
     expect(fileSystem.calls).toEqual([]);
+  });
+});
+
+describe('LogFileRegistry counter', () => {
+  it.each([
+    ['text', '41 2026-01-02T03:04:05.678 99 1 C > "QUIT"\n', 42],
+    ['jsonl', '{"counter":7,"time":"2026-01-02T03:04:05.678Z"}\n', 8],
+    ['text with a torn last line', '5 2026-01-02T03:04:05.678 99 1 ### x\n6 2026-01-0', 7],
+    ['foreign text', 'not a transcript line\n', 1],
+  ])('continues after the last counter in an existing %s file', async (_, existing, first) => {
+    const { registry, fileSystem, scheduler } = harness();
+    fileSystem.files.set('/logs/old.log', existing);
+    const sink = registry.open('/logs/old.log', 'jsonl');
+
+    sink.write([entry('EHLO client.example.test')]);
+    scheduler.runAll();
+    await sink.flush();
+
+    const added = fileSystem.files.get('/logs/old.log')!.slice(existing.length).trim();
+    expect(counters([added])).toEqual([first]);
   });
 });
 

@@ -48,6 +48,12 @@ export interface LogFileSystem {
   close?(path: string): void;
   /** Make the appended bytes durable, for example with `fdatasync`; called by `flush()`. */
   sync?(path: string): Promise<void>;
+  /**
+   * Return the last bytes of the file (a few KiB are enough), or undefined when it does not
+   * exist. Called once when the process first opens the file, so that its line counter
+   * continues after the last one in the file. Must be synchronous.
+   */
+  readTail?(path: string): Uint8Array | undefined;
 }
 
 /** The first write failure of one file, handed to the adapter once. */
@@ -151,8 +157,9 @@ class LogFileWriter {
   #maxBytes = Number.POSITIVE_INFINITY;
   #maxFiles = DEFAULT_MAX_FILES;
 
-  // NOTE: the counter starts at 1 in each process, so a file that several processes or runs
-  // append to repeats numbers. The process id on each line tells them apart.
+  // NOTE: the counter continues after the last counter in the file when the adapter can read
+  // its tail. Processes that append to one file at the same time still number their lines
+  // independently; the process id on each line tells them apart.
   #counter = 0;
   #pending: string[] = [];
   #scheduled = false;
@@ -165,6 +172,25 @@ class LogFileWriter {
   constructor(path: string, environment: LogFileEnvironment) {
     this.path = path;
     this.#environment = environment;
+    this.#counter = this.#lastCounterInFile();
+  }
+
+  /** Counter of the last whole line already in the file, or 0. Never throws. */
+  #lastCounterInFile(): number {
+    try {
+      const tail = this.#environment.fileSystem.readTail?.(this.path);
+      if (!tail || tail.length === 0) return 0;
+      const lines = new TextDecoder().decode(tail).split('\n');
+      for (let index = lines.length - 1; index >= 0; index--) {
+        // A text line starts with the counter; a JSON line has a "counter" field.
+        const match =
+          /^(\d+) \d{4}-/.exec(lines[index]!) ?? /^\{"counter":(\d+),/.exec(lines[index]!);
+        if (match) return Number(match[1]);
+      }
+    } catch {
+      // An unreadable file starts at 1; writing reports its own failure.
+    }
+    return 0;
   }
 
   configureRotation(options: LogFileOptions): void {
