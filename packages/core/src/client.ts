@@ -115,14 +115,14 @@ export class SmtpClient {
     }
   }
 
-  /** The server closed its side. */
+  /** Record that the server closed its side. */
   receiveEnd(): void {
     if (this.currentState === 'closed' || this.currentState === 'failed') return;
     this.currentState = 'closed';
     this.events.push({ type: 'closed' });
   }
 
-  /** The adapter finished the TLS handshake after STARTTLS (RFC 3207 §4.2). */
+  /** Record that the adapter finished the TLS handshake after STARTTLS (RFC 3207 §4.2). */
   tlsEstablished(): void {
     this.assertState('tls-upgrade', 'report a finished TLS handshake');
     this.secure = true;
@@ -168,7 +168,7 @@ export class SmtpClient {
     this.command('AUTH', line, 'AUTH', { logged });
   }
 
-  /** Answer a 334 challenge. The line is masked unless it is empty or `*` (cancel). */
+  /** Send the response to a 334 challenge, masked unless it is empty or `*` (cancel). */
   authResponse(response: string): void {
     const plain = response === '' || response === '*';
     this.command('AUTH-RESPONSE', response, 'AUTH-RESPONSE', { logged: plain ? response : MASK });

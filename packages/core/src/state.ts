@@ -48,7 +48,7 @@ type CommandTable = Readonly<
 
 const HELLO = { EHLO: 'ehlo-sent', HELO: 'ehlo-sent', LHLO: 'ehlo-sent' } as const;
 
-/** Where each allowed client action leads, by state. */
+/** Next state of each allowed client action, by state. */
 export const COMMAND_TRANSITIONS: CommandTable = {
   greeting: {},
   greeted: { ...HELLO, NOOP: 'greeted', RSET: 'greeted', QUIT: 'quitting' },
@@ -94,7 +94,7 @@ interface ReplyRule {
   events: Partial<Record<ReplyClass, SmtpEventType>> & { other: SmtpEventType };
 }
 
-/** What a reply means and where it leads, by what it answers. */
+/** Event and next state of each reply, by the command it replies to. */
 export const REPLY_TRANSITIONS: Readonly<Record<AwaitedReply, ReplyRule>> = {
   greeting: {
     next: { 2: 'greeted', 4: 'refused', 5: 'refused' },

@@ -1,5 +1,5 @@
 /**
- * Logs message body lines as client entries when `logBody` asks for it: the header
+ * Logs message body lines as client entries when `logBody` requests it: the header
  * section only, or every line. Lines are split on LF across chunks.
  */
 import type { LogBody } from '../driver/options.js';
@@ -7,7 +7,7 @@ import type { TranscriptRecorder } from './recorder.js';
 
 const decoder = new TextDecoder();
 
-/** Longest body line logged in characters; the rest is cut and marked. */
+/** Maximum body line length logged, in characters; the rest is cut and marked. */
 const MAX_LOGGED_LINE = 2000;
 
 export class BodyLogger {

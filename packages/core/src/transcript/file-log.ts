@@ -159,7 +159,7 @@ class LogFileWriter {
 
   // NOTE: the counter continues after the last counter in the file when the adapter can read
   // its tail. Processes that append to one file at the same time still number their lines
-  // independently; the process id on each line tells them apart.
+  // independently; the process id on each line distinguishes them.
   #counter = 0;
   #pending: string[] = [];
   #scheduled = false;
