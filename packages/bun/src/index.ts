@@ -22,9 +22,6 @@ export {
   setGlobalLogFile,
 } from './file-sink.js';
 
-/** Largest length `crypto.getRandomValues` fills in one call (the Web Crypto limit). */
-const MAX_RANDOM_CHUNK = 65_536;
-
 /**
  * Create a transporter that connects with `Bun.connect`.
  * @example
@@ -38,14 +35,5 @@ export function createTransporter(options: TransporterOptions): Transporter {
     processId: process.pid,
     openLogFile,
     globalLogFile,
-    randomBytes,
   });
-}
-
-function randomBytes(length: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  for (let offset = 0; offset < length; offset += MAX_RANDOM_CHUNK) {
-    crypto.getRandomValues(bytes.subarray(offset, offset + MAX_RANDOM_CHUNK));
-  }
-  return bytes;
 }

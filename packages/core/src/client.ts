@@ -4,6 +4,7 @@
  * `receive`, call a method per command, send what `takeOutgoing` returns, and read
  * events with `nextEvent` until it returns null (more bytes needed).
  */
+import { concatBytes } from './bytes.js';
 import { type Capabilities, parseCapabilities, plainSmtpCapabilities } from './capabilities.js';
 import {
   type CommandParameters,
@@ -44,7 +45,6 @@ export class SmtpClient {
   private readonly pending: PendingCommand[] = [{ awaiting: 'greeting', line: '' }];
   private readonly events: SmtpEvent[] = [];
   private outgoing: Uint8Array[] = [];
-  private outgoingBytes = 0;
   private encoder: DataEncoder | null = null;
   private bodyLogger: BodyLogger | null = null;
   private bareLineFeedNoted = false;
@@ -205,7 +205,7 @@ export class SmtpClient {
 
   /**
    * End the message with CRLF . CRLF. For LMTP pass the accepted recipients: the server
-   * answers once for each (RFC 2033 §4.2).
+   * replies once for each (RFC 2033 §4.2).
    */
   endBody(lmtpRecipients?: readonly string[]): void {
     this.take('DATA-END');
@@ -268,17 +268,7 @@ export class SmtpClient {
     if (this.outgoing.length === 0) return null;
     const chunks = this.outgoing;
     this.outgoing = [];
-    const total = this.outgoingBytes;
-    this.outgoingBytes = 0;
-    if (chunks.length === 1) return chunks[0]!;
-
-    const joined = new Uint8Array(total);
-    let offset = 0;
-    for (const chunk of chunks) {
-      joined.set(chunk, offset);
-      offset += chunk.length;
-    }
-    return joined;
+    return chunks.length === 1 ? chunks[0]! : concatBytes(chunks);
   }
 
   /** Record an adapter-level fact (connected, TLS details, timeout) as an event entry. */
@@ -323,7 +313,6 @@ export class SmtpClient {
   private queue(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
     this.outgoing.push(bytes);
-    this.outgoingBytes += bytes.length;
   }
 
   private handleReply(reply: SmtpReply): void {

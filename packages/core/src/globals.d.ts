@@ -10,3 +10,6 @@ declare class TextDecoder {
   constructor(label?: string, options?: { fatal?: boolean; ignoreBOM?: boolean });
   decode(input?: Uint8Array, options?: { stream?: boolean }): string;
 }
+
+/** The part of Web Crypto that core uses; absent in runtimes without it. */
+declare var crypto: { getRandomValues<T extends Uint8Array>(array: T): T } | undefined;

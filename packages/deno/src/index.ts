@@ -22,9 +22,6 @@ export {
   setGlobalLogFile,
 } from './file-sink.ts';
 
-/** Largest length `crypto.getRandomValues` fills in one call (the Web Crypto limit). */
-const MAX_RANDOM_CHUNK = 65_536;
-
 /**
  * Create a transporter that connects with Deno's network APIs. The process needs
  * `--allow-net` for the server, and `--allow-write` for any log file.
@@ -39,14 +36,5 @@ export function createTransporter(options: TransporterOptions): Transporter {
     processId: Deno.pid,
     openLogFile,
     globalLogFile,
-    randomBytes,
   });
-}
-
-function randomBytes(length: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  for (let offset = 0; offset < length; offset += MAX_RANDOM_CHUNK) {
-    crypto.getRandomValues(bytes.subarray(offset, offset + MAX_RANDOM_CHUNK));
-  }
-  return bytes;
 }

@@ -2,7 +2,6 @@
  * mailwire for Node.js: core's API plus the Node connector, clock and log files. Nothing
  * here speaks SMTP: `createTransporter` only passes core what it needs from the runtime.
  */
-import { randomBytes } from 'node:crypto';
 import {
   createTransporter as createCoreTransporter,
   type Transporter,
@@ -36,6 +35,5 @@ export function createTransporter(options: TransporterOptions): Transporter {
     processId: process.pid,
     openLogFile,
     globalLogFile,
-    randomBytes: (length) => randomBytes(length),
   });
 }

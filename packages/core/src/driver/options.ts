@@ -167,7 +167,7 @@ export interface TransporterEnvironment {
   openLogFile?: (path: string, format: LogFormat) => TranscriptSink;
   /** Path of the process-wide log, from `MAILWIRE_LOG` or the global switch. */
   globalLogFile?: () => string | undefined;
-  /** Random bytes for Message-ID values and SASL nonces. */
+  /** Random bytes for Message-ID values and SASL nonces; default Web Crypto `getRandomValues`. */
   randomBytes?: (length: number) => Uint8Array;
 }
 

@@ -5,6 +5,7 @@
  * live here; wire details live in the protocol object.
  */
 import { type Credentials, chooseMechanism } from '../auth/index.js';
+import { webRandomBytes } from '../bytes.js';
 import { hasExtension } from '../capabilities.js';
 import { SmtpClient } from '../client.js';
 import { addressLiteral } from '../commands.js';
@@ -281,7 +282,7 @@ export class Session {
     const offered = this.client.capabilities?.authMechanisms ?? new Set<string>();
     const kind = credentials.accessToken !== undefined ? 'token' : 'password';
     const mechanism = chooseMechanism(offered, kind, credentials.method);
-    const randomBytes = this.environment.randomBytes ?? fallbackRandomBytes;
+    const randomBytes = this.environment.randomBytes ?? webRandomBytes;
     const exchange = mechanism.start(credentials, randomBytes);
 
     this.client.auth(mechanism.name, exchange.initialResponse);
@@ -540,15 +541,4 @@ const PHASE_NAMES: Record<SmtpPhase, string> = {
 
 function phaseName(phase: SmtpPhase): string {
   return PHASE_NAMES[phase];
-}
-
-let fallbackCounter = 0;
-/** Non-cryptographic bytes for runtimes that supply no random source; nonces only. */
-function fallbackRandomBytes(length: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  for (let index = 0; index < length; index++) {
-    fallbackCounter = (fallbackCounter * 1103515245 + 12345) >>> 0;
-    bytes[index] = fallbackCounter & 0xff;
-  }
-  return bytes;
 }

@@ -3,6 +3,7 @@
  * MAIL, RCPT for each recipient, DATA and the message, pipelined when the server offers
  * PIPELINING (RFC 2920). Produces the send result or a typed error.
  */
+import { concatBytes } from '../bytes.js';
 import { hasExtension } from '../capabilities.js';
 import { type CommandParameters, encodeXtext } from '../commands.js';
 import { DataEncoder } from '../data-encoder.js';
@@ -265,7 +266,7 @@ async function sendChunks(
     held = chunk;
   }
   const tail = encoder.end();
-  const last = held ? concat(held, tail) : tail;
+  const last = held ? concatBytes([held, tail]) : tail;
   await send(last, true);
   for (; awaitingChunks > 0; awaitingChunks--) await expectChunk(session, settings);
   session.note(`Message data sent with BDAT: ${encoder.bytesOut} bytes, ${encoder.lines} lines`);
@@ -287,23 +288,12 @@ async function* bdatSlices(
     pending.push(chunk);
     size += chunk.length;
     if (size >= BDAT_CHUNK_BYTES) {
-      yield pending.length === 1 ? pending[0]! : concat(...pending);
+      yield pending.length === 1 ? pending[0]! : concatBytes(pending);
       pending = [];
       size = 0;
     }
   }
-  if (pending.length > 0) yield pending.length === 1 ? pending[0]! : concat(...pending);
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const total = parts.reduce((sum, part) => sum + part.length, 0);
-  const joined = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.length;
-  }
-  return joined;
+  if (pending.length > 0) yield pending.length === 1 ? pending[0]! : concatBytes(pending);
 }
 
 /** MAIL parameters for DSN (RFC 3461 §4.3, §4.4). */

@@ -5,6 +5,7 @@
  */
 import type { Credentials } from '../auth/index.js';
 import { utf8Bytes } from '../base64.js';
+import { webRandomBytes } from '../bytes.js';
 import { checkAddress } from '../commands.js';
 import { inspectMessage } from '../data-encoder.js';
 import { SmtpError, SmtpUsageError } from '../errors.js';
@@ -198,19 +199,25 @@ function collectSinks(
     sinks.push(environment.openLogFile(options.logFile, format));
   }
 
-  // The global log is looked up per write so that switching it on later takes effect.
+  // The global log path is looked up per write so that switching it on later takes effect;
+  // its sink is opened again only when the path changes.
   if (environment.globalLogFile && environment.openLogFile) {
     const open = environment.openLogFile;
     const lookup = environment.globalLogFile;
+    let openPath: string | undefined;
+    let openSink: TranscriptSink | undefined;
+    const current = (): TranscriptSink | undefined => {
+      const path = lookup();
+      if (!path || path === options.logFile) return undefined;
+      if (path !== openPath) {
+        openPath = path;
+        openSink = open(path, 'text');
+      }
+      return openSink;
+    };
     sinks.push({
-      write(entries) {
-        const path = lookup();
-        if (path && path !== options.logFile) open(path, 'text').write(entries);
-      },
-      async flush() {
-        const path = lookup();
-        if (path && path !== options.logFile) await open(path, 'text').flush();
-      },
+      write: (entries) => current()?.write(entries),
+      flush: async () => current()?.flush(),
     });
   }
   return sinks;
@@ -282,7 +289,7 @@ function prepareMessage(input: MessageInput, environment: TransporterEnvironment
         messageIdDomain: domain,
         now: environment.clock.now(),
       };
-      if (environment.randomBytes) composeOptions.randomBytes = environment.randomBytes;
+      composeOptions.randomBytes = environment.randomBytes ?? webRandomBytes;
       composed = composeMessage(input, composeOptions);
     } catch (error) {
       if (error instanceof SmtpError) throw error;
