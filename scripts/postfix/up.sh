@@ -11,7 +11,8 @@
 #   MAILWIRE_POSTFIX_USER        SASL user name without the domain        (default testuser)
 #   MAILWIRE_POSTFIX_PASSWORD    SASL password                            (default test-Passw0rd)
 #
-# Prints the peer's settings as KEY=VALUE lines on stdout and saves them to STATE_DIR/peer.env.
+# Saves the peer's settings as KEY=VALUE lines to STATE_DIR/peer.env (mode 0600) and prints
+# them on stdout with the password masked.
 # Progress and errors go to stderr. Must run as root because Postfix's master process does.
 # Stop the instance with scripts/postfix/down.sh STATE_DIR.
 #
@@ -429,4 +430,7 @@ log "ready in $((SECONDS - started)) s: STARTTLS on 127.0.0.1:$SMTP_PORT, TLS on
   echo "SMTP_TEMPFAIL_RCPT=tempfail@$DOMAIN"
   echo "SMTP_LOG=$MAILLOG"
   echo "SMTP_STATE_DIR=$STATE"
-} | tee "$STATE/peer.env"
+} >"$STATE/peer.env"
+chmod 600 "$STATE/peer.env"
+# The settings go to stdout too, without the password, so that CI logs never carry it.
+sed 's/^SMTP_PASSWORD=.*/SMTP_PASSWORD=********/' "$STATE/peer.env"

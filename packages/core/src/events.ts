@@ -1,11 +1,11 @@
 /**
  * Events the protocol object emits: one per server reply, named for what it means given
- * the command it answers. Plain data, so tests can compare them.
+ * the command it replies to. Plain data, so tests can compare them.
  */
 import type { Capabilities } from './capabilities.js';
 import type { SmtpReply } from './reply.js';
 
-/** What a reply answered: a command verb, the greeting, a SASL step or the end of data. */
+/** The step a reply belongs to: a command verb, the greeting, a SASL step or the end of data. */
 export type AwaitedReply =
   | 'greeting'
   | 'EHLO'
@@ -50,7 +50,7 @@ export interface RecipientEvent extends ReplyEventBase {
 }
 export interface MessageEvent extends ReplyEventBase {
   type: 'message-accepted' | 'message-rejected';
-  /** Set for LMTP, which answers once per recipient after the data. */
+  /** Set for LMTP, which replies once per recipient after the data. */
   recipient?: string;
 }
 export interface PlainReplyEvent extends ReplyEventBase {

@@ -1,6 +1,6 @@
 /**
  * SMTP replies as values: the code, the lines and the RFC 3463 enhanced status code.
- * This module never sees bytes; the reply parser builds these values.
+ * This module never handles bytes; the reply parser builds these values.
  */
 
 /** RFC 3463 enhanced status code split into its three parts. */
@@ -53,7 +53,7 @@ export function createReply(code: number, lines: string[]): SmtpReply {
   };
 }
 
-/** Every line of a reply joined with a newline, for error messages and results. */
+/** Join every line of a reply with a newline, for error messages and results. */
 export function replyText(reply: SmtpReply): string {
   return reply.lines.join('\n');
 }

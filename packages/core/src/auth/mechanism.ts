@@ -1,6 +1,6 @@
 /**
  * The shape of a SASL mechanism (RFC 4422) as the driver runs it: an optional initial
- * response, an answer per 334 challenge, and an optional check of the final reply.
+ * response, a response per 334 challenge, and an optional check of the final reply.
  * Mechanisms build base64 text only; the protocol object masks it in the transcript.
  */
 import type { SmtpReply } from '../reply.js';
@@ -15,7 +15,7 @@ export interface Credentials {
 export interface SaslExchange {
   /** Base64 initial response sent with AUTH, or undefined to wait for a challenge. */
   readonly initialResponse?: string;
-  /** Answer a 334 challenge given as its base64 text; returns the base64 (or empty) answer. */
+  /** Build the response to a 334 challenge given as its base64 text: base64, or empty. */
   respond(challenge: string): string;
   /** Check the final 235 reply where the mechanism requires it (SCRAM server signature). */
   finish?(reply: SmtpReply): void;
@@ -28,7 +28,7 @@ export interface SaslMechanism {
   readonly name: string;
   /** Larger is preferred when the caller names no mechanism. */
   readonly strength: number;
-  /** Which credential the mechanism needs. */
+  /** Credential kind the mechanism needs. */
   readonly needs: 'password' | 'token';
   start(credentials: Credentials, randomBytes: (length: number) => Uint8Array): SaslExchange;
 }

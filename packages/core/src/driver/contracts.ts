@@ -4,7 +4,7 @@
  * adapter supplies them and little else.
  */
 
-/** What the adapter learned from a TLS handshake, recorded as an event in the transcript. */
+/** Facts from a TLS handshake, recorded as an event in the transcript. */
 export interface TlsDetails {
   /** Negotiated protocol, for example `TLSv1.3`. */
   protocol?: string;
@@ -21,7 +21,7 @@ export interface TlsDetails {
   fingerprint256?: string;
   /** Whether the certificate chain and name were verified. */
   authorized: boolean;
-  /** Why verification failed, when it did and the connection was kept (verification off). */
+  /** Reason verification failed, when it did and the connection was kept (verification off). */
   authorizationError?: string;
 }
 

@@ -1,7 +1,7 @@
 /**
- * Checks on a raw message given as a stream, which cannot be inspected before MAIL: each
- * chunk is checked before it is sent, so an invalid line never reaches the server and the
- * connection is closed without the end of data, which discards the message.
+ * Checks on a raw message given as a stream, which cannot be inspected before MAIL. Each
+ * chunk is checked before it is sent, so an invalid line never reaches the server. The
+ * driver then closes the connection without the end of data, and the server discards it.
  */
 import { MAX_MESSAGE_LINE_OCTETS } from '../limits.js';
 

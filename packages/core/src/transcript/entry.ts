@@ -4,7 +4,7 @@
  * already masked; later layers only number, format and store them.
  */
 
-/** Who produced the text: the client (`C >`), the server (`S <`) or an event (`###`). */
+/** Source of the text: the client (`C >`), the server (`S <`) or an event (`###`). */
 export type TranscriptDirection = 'client' | 'server' | 'event';
 
 /** One line of a conversation log. */

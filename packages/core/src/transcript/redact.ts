@@ -61,7 +61,7 @@ export class SecretScanner {
       needles.add(encodeBase64(utf8Bytes(`n,,\x01auth=Bearer ${value}\x01\x01`)));
     }
     if (user !== '' && values.length > 0) needles.add(encodeBase64(utf8Bytes(user)));
-    // Longest first, so a blob is masked whole before a secret inside it.
+    // Longer needles first, so a blob is masked whole before a secret inside it.
     this.needles = [...needles]
       .filter((needle) => needle.length > 0)
       .sort((a, b) => b.length - a.length);
