@@ -334,7 +334,7 @@ describe('streamed raw messages', () => {
 
     expect(error.code).toBe('EMESSAGE');
     expect(error.phase).toBe('message');
-    expect(error.message).toContain('line 4 is over the 998-octet limit');
+    expect(error.message).toContain('line 4 is 1200 octets long, over the 998-octet limit');
     expect(sink.text()).toContain('### Message rejected while sending');
     expect(sink.text()).toContain('### SMTP Connection closed');
     await new Promise((resolve) => setTimeout(resolve, 200));

@@ -759,3 +759,45 @@ describe('SmtpClient commands', () => {
     expect(h.client.takeOutgoing()).toBeNull();
   });
 });
+
+describe('SmtpClient body line limit', () => {
+  it('does not queue an over-long line', () => {
+    const h = harnessIn('sending-body');
+    const overlong = h.client.sendBody(encoder.encode('ok\r\nabcdef'), 5);
+
+    expect(overlong).toEqual({ length: 6, line: 2 });
+    expect(h.sent()).toBe('');
+  });
+
+  it('queues a chunk within the limit', () => {
+    const h = harnessIn('sending-body');
+    const overlong = h.client.sendBody(encoder.encode('ok\r\nabcde'), 5);
+
+    expect(overlong).toBeNull();
+    expect(h.sent()).toBe('ok\r\nabcde');
+  });
+});
+
+describe('SmtpClient reused body buffer', () => {
+  it('sends each message whole when chunks are taken in turn', () => {
+    const h = new Harness({ reuseBodyBuffer: true });
+    const c = h.client;
+    h.receive('220 mx ready\r\n');
+    c.ehlo('client.example.test');
+    h.receive('250 mx\r\n');
+    h.sent();
+    for (const name of ['first', 'second']) {
+      c.mailFrom('a@example.test');
+      c.rcptTo('b@example.test');
+      c.data();
+      h.sent();
+      h.receive('250 ok\r\n250 ok\r\n354 go\r\n');
+      c.sendBody(encoder.encode(`.${name}\r\n`));
+      expect(h.sent()).toBe(`..${name}\r\n`);
+      c.sendBody(encoder.encode('.end'));
+      c.endBody();
+      expect(h.sent()).toBe('..end\r\n.\r\n');
+      h.receive('250 queued\r\n');
+    }
+  });
+});

@@ -37,6 +37,18 @@ export interface SmtpClientOptions {
   logBody?: LogBody;
   /** True when the connection started with TLS (implicit TLS). */
   secure?: boolean;
+  /**
+   * Encode body chunks into one buffer that the next `sendBody` overwrites. Default false.
+   * Set it only when the caller sends what `takeOutgoing` returns, and waits until the
+   * socket has finished with those bytes, before it calls `sendBody` again.
+   */
+  reuseBodyBuffer?: boolean;
+}
+
+/** A body line over the limit given to `sendBody`: its length without the line end, and its number. */
+export interface OverlongLine {
+  length: number;
+  line: number;
 }
 
 export class SmtpClient {
@@ -45,7 +57,11 @@ export class SmtpClient {
   private readonly pending: PendingCommand[] = [{ awaiting: 'greeting', line: '' }];
   private readonly events: SmtpEvent[] = [];
   private outgoing: Uint8Array[] = [];
+  /** The encoder of the message being sent; null outside a message body. */
   private encoder: DataEncoder | null = null;
+  /** The previous message's encoder, kept for its output buffer when that is reused. */
+  private spareEncoder: DataEncoder | null = null;
+  private readonly reuseBodyBuffer: boolean;
   private bodyLogger: BodyLogger | null = null;
   private bareLineFeedNoted = false;
   private readonly recorder: TranscriptRecorder;
@@ -61,6 +77,7 @@ export class SmtpClient {
     this.recorder = options.recorder;
     this.logBody = options.logBody ?? 'none';
     this.secure = options.secure ?? false;
+    this.reuseBodyBuffer = options.reuseBodyBuffer ?? false;
   }
 
   get state(): ClientState {
@@ -192,15 +209,25 @@ export class SmtpClient {
     this.command('DATA', 'DATA', 'DATA');
   }
 
-  /** Send a chunk of the message after the 354 reply; dot-stuffed and CRLF-normalised. */
-  sendBody(chunk: Uint8Array): void {
+  /**
+   * Send a chunk of the message after the 354 reply; dot-stuffed and CRLF-normalised.
+   * With `maxLineLength`, a chunk that makes a line longer than that is neither queued nor
+   * logged, and the over-long line is returned. The caller must then close the connection,
+   * because the data cannot be ended without sending part of the message.
+   */
+  sendBody(chunk: Uint8Array, maxLineLength = Number.POSITIVE_INFINITY): OverlongLine | null {
     this.take('BODY');
-    this.encoder ??= new DataEncoder();
+    this.encoder ??= this.newEncoder();
+    const encoded = this.encoder.encode(chunk);
+    if (this.encoder.maxLineLength > maxLineLength || this.encoder.openLineLength > maxLineLength) {
+      return this.encoder.longestLine();
+    }
     if (this.logBody !== 'none') {
       this.bodyLogger ??= new BodyLogger(this.recorder, this.logBody);
       this.bodyLogger.write(chunk);
     }
-    this.queue(this.encoder.encode(chunk));
+    this.queue(encoded);
+    return null;
   }
 
   /**
@@ -209,7 +236,7 @@ export class SmtpClient {
    */
   endBody(lmtpRecipients?: readonly string[]): void {
     this.take('DATA-END');
-    const encoder = this.encoder ?? new DataEncoder();
+    const encoder = this.encoder ?? this.newEncoder();
     this.queue(encoder.end());
     this.bodyLogger?.end();
     this.recorder.add(
@@ -217,6 +244,7 @@ export class SmtpClient {
       `Message data sent: ${encoder.bytesOut} bytes on the wire, ${encoder.lines} lines`,
     );
     this.encoder = null;
+    if (this.reuseBodyBuffer) this.spareEncoder = encoder;
     this.bodyLogger = null;
 
     if (lmtpRecipients && lmtpRecipients.length > 0) {
@@ -299,6 +327,16 @@ export class SmtpClient {
     const record: PendingCommand = { awaiting, line: logged };
     if (extra.recipient !== undefined) record.recipient = extra.recipient;
     this.pending.push(record);
+  }
+
+  private newEncoder(): DataEncoder {
+    const spare = this.spareEncoder;
+    if (spare) {
+      this.spareEncoder = null;
+      spare.reset();
+      return spare;
+    }
+    return new DataEncoder({ reuseOutput: this.reuseBodyBuffer });
   }
 
   private take(action: ClientAction): void {

@@ -273,13 +273,77 @@ describe('DataEncoder', () => {
       ['bare CR and LF', ['a\rb\nc'], 'a\r\nb\r\nc\r\n'],
       ['CR and LF in separate chunks', ['a\r', '\n.'], 'a\r\n.\r\n'],
     ])('encodes %s', (_, chunks, expected) => {
-      const encoder = new DataEncoder(false);
+      const encoder = new DataEncoder({ dotStuff: false });
       let wire = '';
       for (const chunk of chunks) wire += toText(encoder.encode(toBytes(chunk)));
       wire += toText(encoder.end());
 
       expect(wire).toBe(expected);
       expect(encoder.bytesOut).toBe(expected.length);
+    });
+  });
+
+  describe('reused output', () => {
+    it('matches a fresh output for every chunk', () => {
+      fc.assert(
+        fc.property(fc.array(fc.stringMatching(/^[.\r\na]{0,40}$/), { maxLength: 8 }), (chunks) => {
+          const reused = new DataEncoder({ reuseOutput: true });
+          let wire = '';
+          // Each result is read before the next call overwrites it, as the driver does.
+          for (const chunk of chunks) wire += toText(reused.encode(toBytes(chunk)));
+          wire += toText(reused.end());
+          expect(wire).toBe(encodeChunks(chunks).wire);
+        }),
+      );
+    });
+
+    it('writes the next chunk into the same buffer', () => {
+      const encoder = new DataEncoder({ reuseOutput: true });
+      const first = encoder.encode(toBytes('.a\r\n'));
+      const second = encoder.encode(toBytes('.b\r\n'));
+
+      expect(second.buffer).toBe(first.buffer);
+      expect(toText(second)).toBe('..b\r\n');
+    });
+
+    it('keeps the buffer and clears counters on reset', () => {
+      const encoder = new DataEncoder({ reuseOutput: true });
+      const first = encoder.encode(toBytes('.long line\r\n'));
+      encoder.end();
+      encoder.reset();
+      const second = encoder.encode(toBytes('.b'));
+
+      expect(second.buffer).toBe(first.buffer);
+      expect(encoder.bytesIn).toBe(2);
+      expect(encoder.lines).toBe(0);
+      expect(toText(encoder.end())).toBe('\r\n.\r\n');
+    });
+  });
+
+  describe('maximum line', () => {
+    it('names the longest finished line', () => {
+      const encoder = new DataEncoder();
+      encoder.encode(toBytes('ab\r\nabcd\nabc\r\n'));
+
+      expect(encoder.longestLine()).toEqual({ length: 4, line: 2 });
+    });
+
+    it('counts the open line across chunks', () => {
+      const encoder = new DataEncoder();
+      encoder.encode(toBytes('ab\r\nabc'));
+      encoder.encode(toBytes('def'));
+
+      expect(encoder.maxLineLength).toBe(2);
+      expect(encoder.openLineLength).toBe(6);
+      expect(encoder.longestLine()).toEqual({ length: 6, line: 2 });
+    });
+
+    it('leaves a CR split from its LF out of the length', () => {
+      const encoder = new DataEncoder();
+      encoder.encode(toBytes('abc\r'));
+      encoder.encode(toBytes('\nd'));
+
+      expect(encoder.longestLine()).toEqual({ length: 3, line: 1 });
     });
   });
 

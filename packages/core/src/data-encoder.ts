@@ -13,12 +13,31 @@ const TERMINATOR = new Uint8Array([DOT, CR, LF]);
 const CRLF_TERMINATOR = new Uint8Array([CR, LF, DOT, CR, LF]);
 const LF_TERMINATOR = new Uint8Array([LF, DOT, CR, LF]);
 
-export class DataEncoder {
+export interface DataEncoderOptions {
   /**
-   * @param dotStuff Double leading dots (DATA). BDAT sends the message as it is, so it
-   *   only normalises line ends (RFC 3030 §2).
+   * Double leading dots, as DATA needs. Default true. BDAT sends the message as it is, so
+   * it only normalises line ends (RFC 3030 §2).
    */
-  constructor(private readonly dotStuff = true) {}
+  dotStuff?: boolean;
+  /**
+   * Write changed chunks into one buffer that the next `encode` call overwrites, instead of
+   * a new array each time. Default false. Set it only when every result is written out, and
+   * the write has finished with it, before the next call: a long message then keeps one
+   * buffer instead of leaving one behind per chunk.
+   */
+  reuseOutput?: boolean;
+}
+
+export class DataEncoder {
+  private readonly dotStuff: boolean;
+  private readonly reuseOutput: boolean;
+  /** The buffer changed chunks go into when `reuseOutput` is set. */
+  private output = new Uint8Array(0);
+
+  constructor(options: DataEncoderOptions = {}) {
+    this.dotStuff = options.dotStuff ?? true;
+    this.reuseOutput = options.reuseOutput ?? false;
+  }
 
   private atLineStart = true;
   /** The previous chunk ended in CR; its LF (or its repair) is still due. */
@@ -32,6 +51,8 @@ export class DataEncoder {
   lines = 0;
   /** Maximum line length seen in octets, line end excluded, before stuffing. */
   maxLineLength = 0;
+  /** The 1-based number of the line `maxLineLength` was measured on; 0 before any. */
+  maxLine = 0;
 
   /**
    * Insertions found in the chunk being encoded: byte `insertBytes[k]` goes before input
@@ -58,6 +79,7 @@ export class DataEncoder {
     // Counters live in locals inside the loop; they are stored back once at the end.
     let lineLength = this.lineLength;
     let maxLineLength = this.maxLineLength;
+    let maxLine = this.maxLine;
     let lines = this.lines;
     let atLineStart = this.atLineStart;
 
@@ -69,7 +91,10 @@ export class DataEncoder {
         // Bare CR at the end of the previous chunk: complete it as CRLF.
         this.insert(0, LF);
       }
-      if (lineLength > maxLineLength) maxLineLength = lineLength;
+      if (lineLength > maxLineLength) {
+        maxLineLength = lineLength;
+        maxLine = lines + 1;
+      }
       lineLength = 0;
       lines += 1;
       atLineStart = true;
@@ -100,13 +125,17 @@ export class DataEncoder {
         this.insert(stop + 1, LF);
         index = stop + 1;
       }
-      if (lineLength > maxLineLength) maxLineLength = lineLength;
+      if (lineLength > maxLineLength) {
+        maxLineLength = lineLength;
+        maxLine = lines + 1;
+      }
       lineLength = 0;
       lines += 1;
       atLineStart = true;
     }
     this.lineLength = lineLength;
     this.maxLineLength = maxLineLength;
+    this.maxLine = maxLine;
     this.lines = lines;
     this.atLineStart = atLineStart;
 
@@ -141,7 +170,7 @@ export class DataEncoder {
   private applyInserts(chunk: Uint8Array): Uint8Array {
     const count = this.inserts;
     const offsets = this.insertOffsets;
-    const out = new Uint8Array(chunk.length + count);
+    const out = this.outputOf(chunk.length + count);
     out.set(chunk);
     let spanEnd = chunk.length;
     for (let k = count - 1; k >= 0; k--) {
@@ -152,6 +181,45 @@ export class DataEncoder {
       spanEnd = offset;
     }
     return out;
+  }
+
+  /** Return an array of `size` bytes: a new one, or a view of the reused output buffer. */
+  private outputOf(size: number): Uint8Array {
+    if (!this.reuseOutput) return new Uint8Array(size);
+    if (this.output.length < size) {
+      // Room for a few more insertions than this chunk needs, so that the next chunk of
+      // the same size rarely has to grow it again.
+      this.output = new Uint8Array(size + (size >> 4));
+    }
+    return this.output.subarray(0, size);
+  }
+
+  /** Octets of the line still open, before stuffing. */
+  get openLineLength(): number {
+    return this.lineLength;
+  }
+
+  /** Return the maximum line length so far, the open line included, and that line's number. */
+  longestLine(): { length: number; line: number } {
+    if (this.lineLength > this.maxLineLength) {
+      return { length: this.lineLength, line: this.lines + 1 };
+    }
+    return { length: this.maxLineLength, line: this.maxLine };
+  }
+
+  /**
+   * Start a new message with the same settings; the reused output buffer stays, so a pool
+   * sending many messages keeps one.
+   */
+  reset(): void {
+    this.atLineStart = true;
+    this.pendingCR = false;
+    this.lineLength = 0;
+    this.bytesIn = 0;
+    this.bytesOut = 0;
+    this.lines = 0;
+    this.maxLineLength = 0;
+    this.maxLine = 0;
   }
 
   /** Bytes that end the data: a missing CRLF when needed, then `.` CRLF. */
@@ -187,7 +255,10 @@ export class DataEncoder {
   }
 
   private endLine(): void {
-    if (this.lineLength > this.maxLineLength) this.maxLineLength = this.lineLength;
+    if (this.lineLength > this.maxLineLength) {
+      this.maxLineLength = this.lineLength;
+      this.maxLine = this.lines + 1;
+    }
     this.lineLength = 0;
     this.lines += 1;
     this.atLineStart = true;

@@ -66,21 +66,17 @@ export class NodeSocket implements SocketLike {
       return Promise.reject(closedError());
     }
 
-    if (this.#socket.write(bytes)) return Promise.resolve();
+    let settle: ((error?: Error | null) => void) | null = null;
+    let early: { error: Error | null } | null = null;
+    this.#socket.write(bytes, (error) => {
+      if (settle) settle(error);
+      else early = { error: error ?? null };
+    });
+    // Nothing left in Node's buffer: the bytes went to the kernel during the call.
+    if (this.#socket.writableLength === 0 && early === null) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const settle = (error?: Error) => {
-        this.#socket.off('drain', onDrain);
-        this.#socket.off('error', onError);
-        this.#socket.off('close', onClose);
-        if (error) reject(error);
-        else resolve();
-      };
-      const onDrain = () => settle();
-      const onError = (error: Error) => settle(error);
-      const onClose = () => settle(closedError());
-      this.#socket.on('drain', onDrain);
-      this.#socket.on('error', onError);
-      this.#socket.on('close', onClose);
+      settle = (error) => (error ? reject(error) : resolve());
+      if (early) settle(early.error);
     });
   }
 

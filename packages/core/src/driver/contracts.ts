@@ -39,7 +39,12 @@ export interface TlsOptions {
 
 /** An open byte stream to the server. */
 export interface SocketLike {
-  /** Queue bytes for writing; resolves when the runtime accepted them (backpressure). */
+  /**
+   * Write bytes. Resolves once the socket no longer needs `bytes`: they went to the operating
+   * system or were copied. The caller then reuses that memory for the next chunk, so an
+   * adapter that keeps a reference must resolve only after it let go of it. The wait is
+   * also the backpressure.
+   */
   write(bytes: Uint8Array): Promise<void>;
   /** Next chunk of bytes, or `null` when the server closed its side. */
   read(): Promise<Uint8Array | null>;

@@ -74,7 +74,13 @@ export class Session {
       connectionId: nextConnectionId(),
       scanner,
     });
-    this.client = new SmtpClient({ recorder: this.recorder, logBody: settings.logBody });
+    // The driver awaits every write before it encodes the next body chunk, which is what
+    // reusing one body buffer needs (see `SocketLike.write`).
+    this.client = new SmtpClient({
+      recorder: this.recorder,
+      logBody: settings.logBody,
+      reuseBodyBuffer: true,
+    });
   }
 
   /**

@@ -14,7 +14,7 @@ import { parseEnhancedCode, replyText, type SmtpReply } from '../reply.js';
 import type { DeliveryOptions, RejectedRecipient, SendResult } from './options.js';
 import { parseQueueId } from './queue-id.js';
 import { replyOf, type Session } from './session.js';
-import { StreamCheck } from './stream-check.js';
+import { eightBitProblem, overlongLineProblem } from './stream-check.js';
 
 /** A message ready to send: envelope, body source and what is known about its bytes. */
 export interface PreparedMessage {
@@ -239,7 +239,7 @@ async function sendChunks(
   pipelining: boolean,
 ): Promise<void> {
   const client = session.client;
-  const encoder = new DataEncoder(false);
+  const encoder = new DataEncoder({ dotStuff: false });
   let held: Uint8Array | null = null;
   let awaitingChunks = 0;
 
@@ -255,11 +255,15 @@ async function sendChunks(
     }
   };
 
-  const check = streamCheck(session, message);
+  const limits = streamLimits(session, message);
   for await (const input of bdatSlices(message.chunks())) {
-    const problem = check?.check(input) ?? null;
-    if (problem) throw abortStream(session, problem);
+    const eightBit = limits.eightBit ? eightBitProblem(input) : null;
+    if (eightBit) throw abortStream(session, eightBit);
     const encoded = encoder.encode(input);
+    const longest = encoder.longestLine();
+    if (longest.length > limits.lineLength) {
+      throw abortStream(session, overlongLineProblem(longest.line, longest.length));
+    }
     // The encoder may return a view of its input; copy before holding it back.
     const chunk = encoded === input ? encoded.slice() : encoded;
     if (held) await send(held, false);
@@ -470,17 +474,18 @@ function withRecipients(
 }
 
 /**
- * Send the body chunks, each written before the next one is encoded. When the whole message
- * is in memory, the last chunk stays queued and the caller writes it together with the end
- * of data, one write fewer per message.
+ * What to check on each chunk of a message: only a streamed one, whose size and content were
+ * unknown before MAIL, needs checks, for 8-bit octets without 8BITMIME and for long lines.
  */
-/** Return a check for a streamed message, whose size and content were unknown before MAIL. */
-function streamCheck(session: Session, message: PreparedMessage): StreamCheck | null {
-  if (message.size !== null) return null;
+function streamLimits(
+  session: Session,
+  message: PreparedMessage,
+): { eightBit: boolean; lineLength: number } {
+  if (message.size !== null) return { eightBit: false, lineLength: Number.POSITIVE_INFINITY };
+  const capabilities = session.client.capabilities;
   const eightBitOffered =
-    hasExtension(session.client.capabilities, '8BITMIME') ||
-    hasExtension(session.client.capabilities, 'BINARYMIME');
-  return new StreamCheck(eightBitOffered);
+    hasExtension(capabilities, '8BITMIME') || hasExtension(capabilities, 'BINARYMIME');
+  return { eightBit: !eightBitOffered, lineLength: MAX_MESSAGE_LINE_OCTETS };
 }
 
 /** Close the connection in the middle of the data, so the server discards the message. */
@@ -496,6 +501,13 @@ function abortStream(session: Session, problem: string): SmtpError {
   });
 }
 
+/**
+ * Send the body chunks, each written before the next one is encoded. When the whole message
+ * is in memory, the last chunk stays queued and the caller writes it together with the end
+ * of data, one write fewer per message. A streamed message, whose size and content were
+ * unknown before MAIL, is checked chunk by chunk: 8-bit octets without 8BITMIME, and lines
+ * over the RFC 5322 limit, which the encoder measures as it goes.
+ */
 async function streamBody(
   session: Session,
   message: PreparedMessage,
@@ -504,11 +516,12 @@ async function streamBody(
   const client = session.client;
   const chunks = message.chunks();
   if (Symbol.asyncIterator in chunks) {
-    const check = streamCheck(session, message);
+    const limits = streamLimits(session, message);
     for await (const chunk of chunks) {
-      const problem = check?.check(chunk) ?? null;
-      if (problem) throw abortStream(session, problem);
-      client.sendBody(chunk);
+      const eightBit = limits.eightBit ? eightBitProblem(chunk) : null;
+      if (eightBit) throw abortStream(session, eightBit);
+      const overlong = client.sendBody(chunk, limits.lineLength);
+      if (overlong) throw abortStream(session, overlongLineProblem(overlong.line, overlong.length));
       await session.flush(timeoutMs, 'message');
     }
     return;
