@@ -107,7 +107,12 @@ export class ConnectionPool {
     await this.work(session, false);
   }
 
-  /** Send queued messages on one session until the queue is empty or the session is done. */
+  /**
+   * Send queued messages on one session until the queue is empty or the session is done.
+   * RSET goes before a message only when the session comes back from idle, or when the
+   * previous transaction stopped before its end of data. A transaction whose data ended is
+   * over whatever its final reply says (RFC 5321 §4.1.1.4), so the next MAIL needs none.
+   */
   private async work(session: Session, reused: boolean): Promise<void> {
     let reset = reused;
     // A message whose data is sent but whose final reply is not read yet.
@@ -136,12 +141,13 @@ export class ConnectionPool {
           settlePrevious,
         );
         inFlight = { job, finish };
+        reset = false;
       } catch (error) {
         // A message refused before its envelope was written leaves the previous one unread.
         if (previous && !previous.settled) await this.settle(session, previous);
         this.fail(session, job, error);
+        reset = true;
       }
-      reset = true;
     }
 
     if (inFlight) await this.settle(session, inFlight);
