@@ -1,7 +1,7 @@
 /**
  * Log files for transcripts: Bun's file operations for core's `LogFileRegistry`, which owns
  * the shared writer per path, batching, rotation and failure reports. Lines are appended
- * asynchronously in one batch per tick, and a failure is reported once per file with
+ * asynchronously in one batch per 10 ms, and a failure is reported once per file with
  * `console.warn`.
  * NOTE: there is no exit hook, because asynchronous writes cannot finish during exit. Lines
  * not yet written when the process ends with `process.exit()` are lost; await `flush()` or
@@ -12,7 +12,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { appendFile, rename, rm, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { LogFileOptions, LogFileSystem, LogFormat, TranscriptSink } from '@mailwire/core';
-import { LogFileRegistry } from '@mailwire/core';
+import { LOG_BATCH_DELAY_MS, LogFileRegistry } from '@mailwire/core';
 
 export type { LogFileOptions } from '@mailwire/core';
 
@@ -58,7 +58,8 @@ const bunFileSystem: LogFileSystem = {
 
 const logFiles = new LogFileRegistry({
   fileSystem: bunFileSystem,
-  schedule: queueMicrotask,
+  // The timer keeps the process alive until the batch is written, since writes are asynchronous.
+  schedule: (callback) => setTimeout(callback, LOG_BATCH_DELAY_MS),
   warn: ({ message }) => console.warn(`mailwire: ${message}.`),
   resolvePath: (path) => resolve(path),
 });

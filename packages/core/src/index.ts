@@ -36,6 +36,7 @@ export * as limits from './limits.js';
 
 export type * from './transcript/entry.js';
 export {
+  LOG_BATCH_DELAY_MS,
   type LogFileEnvironment,
   type LogFileOptions,
   LogFileRegistry,

@@ -1,7 +1,7 @@
 /**
  * Log files for transcripts: Deno's file operations for core's `LogFileRegistry`, which
  * owns the shared writer per path, batching, rotation and failure reports. Lines are
- * appended asynchronously in one batch per tick, and a failure is reported once per file
+ * appended asynchronously in one batch per 10 ms, and a failure is reported once per file
  * with `console.warn`.
  * NOTE: there is no exit hook, because asynchronous writes cannot finish during exit. Lines
  * not yet written when the process ends with `Deno.exit()` are lost; await `flush()` or
@@ -9,7 +9,7 @@
  */
 
 import type { LogFileOptions, LogFileSystem, LogFormat, TranscriptSink } from '@mailwire/core';
-import { LogFileRegistry } from '@mailwire/core';
+import { LOG_BATCH_DELAY_MS, LogFileRegistry } from '@mailwire/core';
 import { isPermissionError } from './connect.ts';
 
 export type { LogFileOptions } from '@mailwire/core';
@@ -62,7 +62,8 @@ const denoFileSystem: LogFileSystem = {
 
 const logFiles = new LogFileRegistry({
   fileSystem: denoFileSystem,
-  schedule: queueMicrotask,
+  // The timer keeps the process alive until the batch is written, since writes are asynchronous.
+  schedule: (callback) => setTimeout(callback, LOG_BATCH_DELAY_MS),
   warn: ({ path, error, message }) => {
     const advice = isPermissionError(error) ? ` Run Deno with --allow-write=${path}.` : '';
     console.warn(`mailwire: ${message}.${advice}`);

@@ -1,7 +1,7 @@
 /**
  * Log files for transcripts: Node's file operations for core's `LogFileRegistry`, which
  * owns the shared writer per path, batching, rotation and failure reports. Writes are
- * synchronous, batched once per event-loop turn, and whatever is still buffered is written
+ * synchronous, batched once per 10 ms, and whatever is still buffered is written
  * when the process exits.
  */
 import {
@@ -17,6 +17,7 @@ import {
 } from 'node:fs';
 import { resolve } from 'node:path';
 import {
+  LOG_BATCH_DELAY_MS,
   type LogFileOptions,
   LogFileRegistry,
   type LogFileSystem,
@@ -132,7 +133,9 @@ class NodeLogFileSystem implements LogFileSystem {
 
 const logFiles = new LogFileRegistry({
   fileSystem: new NodeLogFileSystem(),
-  schedule: setImmediate,
+  // Lines still buffered are written synchronously on exit, so the timer need not hold the
+  // process open.
+  schedule: (callback) => setTimeout(callback, LOG_BATCH_DELAY_MS).unref(),
   warn: ({ message }) => {
     process.emitWarning(message, { type: 'MailwireWarning', code: 'MAILWIRE_LOG_WRITE_FAILED' });
   },

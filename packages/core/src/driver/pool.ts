@@ -110,8 +110,8 @@ export class ConnectionPool {
   /**
    * Send queued messages on one session until the queue is empty or the session is done.
    * RSET goes before a message only when the session comes back from idle, or when the
-   * previous transaction stopped before its end of data. A transaction whose data ended is
-   * over whatever its final reply says (RFC 5321 §4.1.1.4), so the next MAIL needs none.
+   * previous transaction stopped before its end of data. The end of data clears the server's
+   * buffers whether the message is accepted or not (RFC 5321 §4.1.1.4), so MAIL can follow.
    */
   private async work(session: Session, reused: boolean): Promise<void> {
     let reset = reused;

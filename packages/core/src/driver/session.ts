@@ -473,7 +473,7 @@ export class Session {
 
   /** Last transcript lines of this connection, formatted, for an error. */
   transcriptTail(): string[] {
-    return this.tail.map(formatTextLine);
+    return this.tail.map((entry) => formatTextLine(entry));
   }
 
   /** Hand new entries to the sinks and keep the tail for errors. */

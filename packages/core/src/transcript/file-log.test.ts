@@ -173,6 +173,18 @@ describe.each([
     expect(fileSystem.lines('/logs/a.log')).toHaveLength(3);
   });
 
+  it('writes at once when 2048 lines wait', () => {
+    const { registry, fileSystem } = harness();
+    const sink = registry.open('/logs/a.log', 'text');
+
+    for (let index = 0; index < 2047; index += 1) sink.write([entry(`NOOP ${index}`)]);
+    expect(fileSystem.calls).toEqual([]);
+    sink.write([entry('NOOP last')]);
+
+    expect(fileSystem.calls).toEqual(['append /logs/a.log']);
+    expect(fileSystem.lines('/logs/a.log')).toHaveLength(2048);
+  });
+
   it('keeps batches in order', async () => {
     const { registry, fileSystem, scheduler } = harness(asynchronous);
     const sink = registry.open('/logs/a.log', 'jsonl');

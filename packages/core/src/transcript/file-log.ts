@@ -68,8 +68,10 @@ export interface LogWriteFailure {
 export interface LogFileEnvironment {
   fileSystem: LogFileSystem;
   /**
-   * Run `callback` once after the current synchronous work, for example with
-   * `setImmediate` or `queueMicrotask`. Lines written before it runs share one batch.
+   * Run `callback` once, `LOG_BATCH_DELAY_MS` from now, with the runtime's timer. Lines
+   * written before it runs share one batch, so a busy process makes one file write per
+   * batch instead of one per event-loop turn. A timer that keeps the process alive suits an
+   * adapter whose writes are asynchronous; one that writes synchronously on exit may unref it.
    */
   schedule(callback: () => void): void;
   /** Report a file that stopped accepting lines: a process warning or a console line. */
@@ -78,10 +80,19 @@ export interface LogFileEnvironment {
   resolvePath(path: string): string;
 }
 
-type FormatLine = (entry: TranscriptEntry) => string;
+type FormatLine = (entry: TranscriptEntry, counter: number) => string;
 type Step = () => MaybePromise<void>;
 
 const DEFAULT_MAX_FILES = 5;
+
+/**
+ * Delay in milliseconds before buffered lines are written. A person reading the file does
+ * not notice it, and a busy process writes about once per interval.
+ */
+export const LOG_BATCH_DELAY_MS = 10;
+
+/** Number of buffered lines at which the batch is written at once, before the timer fires. */
+const MAX_PENDING_LINES = 2048;
 
 const encoder = new TextEncoder();
 const NON_ASCII = /[^\x00-\x7f]/;
@@ -216,10 +227,14 @@ class LogFileWriter {
     try {
       for (const entry of entries) {
         this.#counter += 1;
-        this.#pending.push(formatLine({ ...entry, counter: this.#counter }));
+        this.#pending.push(formatLine(entry, this.#counter));
       }
     } catch (error) {
       this.#reportFailure(error);
+    }
+    if (this.#pending.length >= MAX_PENDING_LINES) {
+      this.writePending();
+      return;
     }
     if (this.#scheduled || this.#pending.length === 0) return;
 

@@ -62,20 +62,23 @@ function formatTime(time: number): string {
   );
 }
 
-/** Format one entry as a text log line, without the line end. */
-export function formatTextLine(entry: TranscriptEntry): string {
+/**
+ * Format one entry as a text log line, without the line end. A log file passes its own
+ * `counter`, which replaces the entry's.
+ */
+export function formatTextLine(entry: TranscriptEntry, counter = entry.counter): string {
   const prefix =
-    `${entry.counter} ${formatLocalTime(entry.time)} ${entry.processId} ${entry.connectionId} ` +
+    `${counter} ${formatLocalTime(entry.time)} ${entry.processId} ${entry.connectionId} ` +
     MARKERS[entry.direction];
   return entry.direction === 'event'
     ? `${prefix} ${escapeText(entry.text, false)}`
     : `${prefix} "${escapeText(entry.text, true)}"`;
 }
 
-/** Format one entry as a JSON Lines record, without the line end. */
-export function formatJsonLine(entry: TranscriptEntry): string {
+/** Format one entry as a JSON Lines record, without the line end; `counter` as above. */
+export function formatJsonLine(entry: TranscriptEntry, counter = entry.counter): string {
   return JSON.stringify({
-    counter: entry.counter,
+    counter,
     time: new Date(entry.time).toISOString(),
     elapsedMs: entry.elapsedMs,
     processId: entry.processId,
