@@ -172,6 +172,17 @@ function targetRows(results) {
     growth !== null && Math.abs(growth) <= 0.1,
   );
 
+  for (const runtime of ['deno', 'bun']) {
+    const other = pick(small, { client: 'mailwire', connections: 1, log: true, runtime });
+    const ratio = both(other, mailwireLog, (a, b) => cpuPerMessage(a) / cpuPerMessage(b));
+    add(
+      `${runtime === 'deno' ? 'Deno' : 'Bun'}, 1 connection, text log on: client CPU per message vs Node`,
+      round(ratio, 2),
+      '≤ 1.25',
+      ratio !== null && ratio <= 1.25,
+    );
+  }
+
   const encoder = results.core?.encoderCrlf?.mbPerSecond ?? null;
   add('DataEncoder dot-stuffing, CRLF input, MB/s', round(encoder), '≥ 1000', encoder >= 1000);
 
@@ -231,7 +242,7 @@ export function formatReport(results, machine, { command, config, unpooledCount,
     '',
     coreSection(results.core),
     '',
-    'Targets (Node, same run):',
+    'Targets (Node unless named, same run):',
     '',
     targetRows(results),
   ];
