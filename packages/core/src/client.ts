@@ -38,9 +38,11 @@ export interface SmtpClientOptions {
   /** True when the connection started with TLS (implicit TLS). */
   secure?: boolean;
   /**
-   * Encode body chunks into one buffer that the next `sendBody` overwrites. Default false.
-   * Set it only when the caller sends what `takeOutgoing` returns, and waits until the
-   * socket has finished with those bytes, before it calls `sendBody` again.
+   * Encode body chunks into one buffer per connection, which the first `sendBody` after a
+   * `takeOutgoing` starts over. Default false. Set it only when the caller waits until the
+   * socket has finished with the bytes `takeOutgoing` returned before it calls `sendBody`
+   * again. Several `sendBody` calls in a row then leave adjacent bytes, which
+   * `takeOutgoing` returns as one array without copying.
    */
   reuseBodyBuffer?: boolean;
 }
@@ -57,6 +59,9 @@ export class SmtpClient {
   private readonly pending: PendingCommand[] = [{ awaiting: 'greeting', line: '' }];
   private readonly events: SmtpEvent[] = [];
   private outgoing: Uint8Array[] = [];
+  private outgoingBytes = 0;
+  /** True once `takeOutgoing` handed out bytes that a reused body buffer may still hold. */
+  private bodyTaken = false;
   /** The encoder of the message being sent; null outside a message body. */
   private encoder: DataEncoder | null = null;
   /** The previous message's encoder, kept for its output buffer when that is reused. */
@@ -218,6 +223,10 @@ export class SmtpClient {
   sendBody(chunk: Uint8Array, maxLineLength = Number.POSITIVE_INFINITY): OverlongLine | null {
     this.take('BODY');
     this.encoder ??= this.newEncoder();
+    if (this.bodyTaken) {
+      this.bodyTaken = false;
+      this.encoder.rewind();
+    }
     const encoded = this.encoder.encode(chunk);
     if (this.encoder.maxLineLength > maxLineLength || this.encoder.openLineLength > maxLineLength) {
       return this.encoder.longestLine();
@@ -291,12 +300,19 @@ export class SmtpClient {
 
   // ---- output --------------------------------------------------------------
 
+  /** Octets queued to send and not yet taken. */
+  get pendingBytes(): number {
+    return this.outgoingBytes;
+  }
+
   /** Bytes to send, joined into one array, or null when there are none. */
   takeOutgoing(): Uint8Array | null {
     if (this.outgoing.length === 0) return null;
     const chunks = this.outgoing;
     this.outgoing = [];
-    return chunks.length === 1 ? chunks[0]! : concatBytes(chunks);
+    this.outgoingBytes = 0;
+    this.bodyTaken = true;
+    return chunks.length === 1 ? chunks[0]! : (adjacentView(chunks) ?? concatBytes(chunks));
   }
 
   /** Record an adapter-level fact (connected, TLS details, timeout) as an event entry. */
@@ -351,6 +367,7 @@ export class SmtpClient {
   private queue(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
     this.outgoing.push(bytes);
+    this.outgoingBytes += bytes.length;
   }
 
   private handleReply(reply: SmtpReply): void {
@@ -429,4 +446,16 @@ export class SmtpClient {
       throw new SmtpUsageError(`Cannot ${action} in state ${this.currentState}`);
     }
   }
+}
+
+/** Return one view over `chunks` when they follow each other in one buffer, else null. */
+function adjacentView(chunks: readonly Uint8Array[]): Uint8Array | null {
+  const first = chunks[0]!;
+  let end = first.byteOffset + first.length;
+  for (let index = 1; index < chunks.length; index++) {
+    const chunk = chunks[index]!;
+    if (chunk.buffer !== first.buffer || chunk.byteOffset !== end) return null;
+    end += chunk.length;
+  }
+  return new Uint8Array(first.buffer, first.byteOffset, end - first.byteOffset);
 }

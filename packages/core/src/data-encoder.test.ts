@@ -289,7 +289,6 @@ describe('DataEncoder', () => {
         fc.property(fc.array(fc.stringMatching(/^[.\r\na]{0,40}$/), { maxLength: 8 }), (chunks) => {
           const reused = new DataEncoder({ reuseOutput: true });
           let wire = '';
-          // Each result is read before the next call overwrites it, as the driver does.
           for (const chunk of chunks) wire += toText(reused.encode(toBytes(chunk)));
           wire += toText(reused.end());
           expect(wire).toBe(encodeChunks(chunks).wire);
@@ -297,12 +296,27 @@ describe('DataEncoder', () => {
       );
     });
 
-    it('writes the next chunk into the same buffer', () => {
+    it('appends results and keeps earlier ones', () => {
       const encoder = new DataEncoder({ reuseOutput: true });
       const first = encoder.encode(toBytes('.a\r\n'));
       const second = encoder.encode(toBytes('.b\r\n'));
+      const third = encoder.encode(toBytes('c\r\n'));
+
+      expect(third.buffer).toBe(second.buffer);
+      expect(third.byteOffset).toBe(second.byteOffset + second.length);
+      expect(toText(first)).toBe('..a\r\n');
+      expect(toText(second)).toBe('..b\r\n');
+      expect(toText(third)).toBe('c\r\n');
+    });
+
+    it('starts the buffer over on rewind', () => {
+      const encoder = new DataEncoder({ reuseOutput: true });
+      const first = encoder.encode(toBytes('.a\r\n'));
+      encoder.rewind();
+      const second = encoder.encode(toBytes('.b\r\n'));
 
       expect(second.buffer).toBe(first.buffer);
+      expect(second.byteOffset).toBe(0);
       expect(toText(second)).toBe('..b\r\n');
     });
 

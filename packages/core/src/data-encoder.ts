@@ -20,19 +20,24 @@ export interface DataEncoderOptions {
    */
   dotStuff?: boolean;
   /**
-   * Write changed chunks into one buffer that the next `encode` call overwrites, instead of
-   * a new array each time. Default false. Set it only when every result is written out, and
-   * the write has finished with it, before the next call: a long message then keeps one
-   * buffer instead of leaving one behind per chunk.
+   * Write every result into one buffer, each right after the previous one, instead of
+   * returning new arrays or the input itself. Default false. Results stay valid until
+   * `rewind()`, which starts the buffer over. Consecutive results are adjacent in memory,
+   * so a caller can send several in one write, and a long message keeps one buffer instead
+   * of leaving one behind per chunk.
    */
   reuseOutput?: boolean;
 }
 
+/** Buffer size above which `rewind()` lets the buffer go, so one huge chunk is not kept. */
+const MAX_KEPT_OUTPUT = 1024 * 1024;
+
 export class DataEncoder {
   private readonly dotStuff: boolean;
   private readonly reuseOutput: boolean;
-  /** The buffer changed chunks go into when `reuseOutput` is set. */
+  /** The buffer results go into when `reuseOutput` is set, and the octets used in it. */
   private output = new Uint8Array(0);
+  private used = 0;
 
   constructor(options: DataEncoderOptions = {}) {
     this.dotStuff = options.dotStuff ?? true;
@@ -141,7 +146,10 @@ export class DataEncoder {
 
     if (this.inserts === 0) {
       this.bytesOut += length;
-      return chunk;
+      if (!this.reuseOutput) return chunk;
+      const copy = this.outputOf(length);
+      copy.set(chunk);
+      return copy;
     }
     const out = this.applyInserts(chunk);
     this.bytesOut += out.length;
@@ -183,15 +191,27 @@ export class DataEncoder {
     return out;
   }
 
-  /** Return an array of `size` bytes: a new one, or a view of the reused output buffer. */
+  /** Return an array of `size` bytes: a new one, or the next part of the output buffer. */
   private outputOf(size: number): Uint8Array {
     if (!this.reuseOutput) return new Uint8Array(size);
-    if (this.output.length < size) {
-      // Room for a few more insertions than this chunk needs, so that the next chunk of
-      // the same size rarely has to grow it again.
-      this.output = new Uint8Array(size + (size >> 4));
+    if (this.used + size > this.output.length) {
+      // Results already returned keep the old buffer, so it is replaced, never resized.
+      // Double it, so that a batch of chunks settles on one size after a few messages.
+      this.output = new Uint8Array(Math.max(2 * this.output.length, size + (size >> 4)));
+      this.used = 0;
     }
-    return this.output.subarray(0, size);
+    const part = this.output.subarray(this.used, this.used + size);
+    this.used += size;
+    return part;
+  }
+
+  /**
+   * Start the output buffer over. Call it only when every result so far was written out
+   * and the write has finished with it.
+   */
+  rewind(): void {
+    this.used = 0;
+    if (this.output.length > MAX_KEPT_OUTPUT) this.output = new Uint8Array(0);
   }
 
   /** Octets of the line still open, before stuffing. */
@@ -208,10 +228,11 @@ export class DataEncoder {
   }
 
   /**
-   * Start a new message with the same settings; the reused output buffer stays, so a pool
-   * sending many messages keeps one.
+   * Start a new message with the same settings. The output buffer is rewound and kept, so a
+   * pool sending many messages keeps one.
    */
   reset(): void {
+    this.rewind();
     this.atLineStart = true;
     this.pendingCR = false;
     this.lineLength = 0;

@@ -5,6 +5,7 @@ import { QUIT_TIMEOUT_MS } from '../limits.js';
 import { FakeClock } from '../testing/fake-clock.js';
 import { FakeServer, type ServerStep } from '../testing/fake-server.js';
 import { MemorySink } from '../transcript/memory-sink.js';
+import type { Connector } from './contracts.js';
 import type { MessageInput, RawMessage, Transporter, TransporterOptions } from './options.js';
 import { createTransporter } from './transporter.js';
 
@@ -545,5 +546,74 @@ describe('createTransporter options', () => {
         environment(),
       ),
     ).toThrow(`Invalid option dataTimeout: ${shown}, expected a positive number of milliseconds`);
+  });
+});
+
+describe('createTransporter streamed body', () => {
+  /** Create a transporter whose socket writes are recorded as text, in order. */
+  function recordingSetup() {
+    const clock = new FakeClock();
+    const server = new FakeServer({
+      script: [GREETING, EHLO, ehloReply('8BITMIME'), ...TRANSACTION, ...QUIT],
+      clock,
+    });
+    const writes: string[] = [];
+    const connector: Connector = {
+      connect: async (options) => {
+        const result = await server.connector.connect(options);
+        const socket = result.socket;
+        const write = socket.write.bind(socket);
+        socket.write = (bytes) => {
+          writes.push(new TextDecoder().decode(bytes));
+          return write(bytes);
+        };
+        return result;
+      },
+    };
+    const transporter = createTransporter(
+      { host: 'mx.example.test', port: 587 },
+      { connector, clock, processId: 4242 },
+    );
+    return { server, clock, writes, transporter };
+  }
+
+  it('writes gathered bytes while the source pauses', async () => {
+    const { server, clock, writes, transporter } = recordingSetup();
+    let resume = (): void => {};
+    const paused = new Promise<void>((resolve) => {
+      resume = resolve;
+    });
+    async function* source(): AsyncGenerator<string> {
+      yield 'Subject: slow\r\n\r\nfirst\r\n';
+      await paused;
+      yield 'second\r\n';
+    }
+    const outcome = capture(transporter.send({ ...MESSAGE, raw: source() }));
+    await settle();
+    expect(writes.some((text) => text.includes('first'))).toBe(false);
+
+    clock.advance(200);
+    await settle();
+    expect(writes.some((text) => text.includes('first'))).toBe(true);
+    expect(writes.some((text) => text.includes('second'))).toBe(false);
+
+    resume();
+    expect((await outcome).ok).toBe(true);
+    expect(server.dataBodies).toEqual(['Subject: slow\r\n\r\nfirst\r\nsecond\r\n.\r\n']);
+  });
+
+  it('sends a fast source in one write with the end of data', async () => {
+    const { server, writes, transporter } = recordingSetup();
+    async function* source(): AsyncGenerator<string> {
+      yield 'Subject: fast\r\n\r\n';
+      yield '.one\r\n';
+      yield 'two\r\n';
+    }
+    await transporter.send({ ...MESSAGE, raw: source() });
+
+    expect(writes.filter((text) => text.includes('one'))).toEqual([
+      'Subject: fast\r\n\r\n..one\r\ntwo\r\n.\r\n',
+    ]);
+    expect(server.dataBodies).toEqual(['Subject: fast\r\n\r\n..one\r\ntwo\r\n.\r\n']);
   });
 });

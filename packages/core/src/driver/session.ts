@@ -24,7 +24,7 @@ import type { TranscriptEntry, TranscriptSink } from '../transcript/entry.js';
 import { formatTextLine } from '../transcript/format.js';
 import { nextConnectionId, TranscriptRecorder } from '../transcript/recorder.js';
 import type { SecretScanner } from '../transcript/redact.js';
-import type { SocketLike, TlsDetails } from './contracts.js';
+import type { Clock, SocketLike, TlsDetails } from './contracts.js';
 import type { LogBody, SendTimings, StartTlsPolicy, TransporterEnvironment } from './options.js';
 import { withDeadline } from './timing.js';
 import { describeTls } from './tls-event.js';
@@ -74,8 +74,8 @@ export class Session {
       connectionId: nextConnectionId(),
       scanner,
     });
-    // The driver awaits every write before it encodes the next body chunk, which is what
-    // reusing one body buffer needs (see `SocketLike.write`).
+    // The driver waits for each write to finish before it encodes more of the body, which is
+    // what reusing one body buffer needs (see `SocketLike.write`).
     this.client = new SmtpClient({
       recorder: this.recorder,
       logBody: settings.logBody,
@@ -513,6 +513,11 @@ export class Session {
   requireSocket(): SocketLike {
     if (!this.socket) throw new SmtpConnectionError('ECONNECTION', 'Not connected');
     return this.socket;
+  }
+
+  /** The injected clock. */
+  get clock(): Clock {
+    return this.environment.clock;
   }
 
   now(): number {

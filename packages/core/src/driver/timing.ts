@@ -31,3 +31,30 @@ export function withDeadline<T>(
     );
   });
 }
+
+/** Marker that `settledWithin` returns when the time ran out first. */
+export const STILL_PENDING = Symbol('still pending');
+
+/**
+ * Settle with `promise` when it settles within `waitMs`, else with `STILL_PENDING`; the
+ * promise itself keeps running and can be awaited again.
+ */
+export function settledWithin<T>(
+  clock: Clock,
+  promise: Promise<T>,
+  waitMs: number,
+): Promise<T | typeof STILL_PENDING> {
+  return new Promise((resolve, reject) => {
+    const timer = clock.setTimer(waitMs, () => resolve(STILL_PENDING));
+    promise.then(
+      (value) => {
+        clock.clearTimer(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clock.clearTimer(timer);
+        reject(error);
+      },
+    );
+  });
+}

@@ -15,6 +15,7 @@ import type { DeliveryOptions, RejectedRecipient, SendResult } from './options.j
 import { parseQueueId } from './queue-id.js';
 import { replyOf, type Session } from './session.js';
 import { eightBitProblem, overlongLineProblem } from './stream-check.js';
+import { STILL_PENDING, settledWithin } from './timing.js';
 
 /** A message ready to send: envelope, body source and what is known about its bytes. */
 export interface PreparedMessage {
@@ -41,6 +42,16 @@ export interface TransactionSettings {
 }
 
 const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * Octets of encoded body gathered before a write. Fewer, larger writes cost less CPU per
+ * megabyte on Node: a 100 MiB message took about a fifth less CPU in 256 KiB writes than in
+ * 64 KiB ones (an estimate from single runs against smtp-server on 127.0.0.1).
+ */
+const BODY_WRITE_BYTES = 256 * 1024;
+
+/** Milliseconds gathered body bytes wait for the next chunk of a slow source. */
+const BODY_WRITE_DELAY_MS = 200;
 
 /** Bytes per BDAT chunk; large enough that the command line costs nothing. */
 const BDAT_CHUNK_BYTES = 256 * 1024;
@@ -502,11 +513,12 @@ function abortStream(session: Session, problem: string): SmtpError {
 }
 
 /**
- * Send the body chunks, each written before the next one is encoded. When the whole message
- * is in memory, the last chunk stays queued and the caller writes it together with the end
- * of data, one write fewer per message. A streamed message, whose size and content were
- * unknown before MAIL, is checked chunk by chunk: 8-bit octets without 8BITMIME, and lines
- * over the RFC 5322 limit, which the encoder measures as it goes.
+ * Send the body in writes of at least `BODY_WRITE_BYTES`, with the encoded chunks gathered
+ * in the connection's body buffer. Whatever is left when the chunks end goes out with the
+ * end of data, so a small message takes a single write. A streamed message, whose size and
+ * content were unknown before MAIL, is checked chunk by chunk before any of it is written:
+ * 8-bit octets without 8BITMIME, and lines over the RFC 5322 limit, which the encoder
+ * measures as it goes.
  */
 async function streamBody(
   session: Session,
@@ -517,19 +529,49 @@ async function streamBody(
   const chunks = message.chunks();
   if (Symbol.asyncIterator in chunks) {
     const limits = streamLimits(session, message);
-    for await (const chunk of chunks) {
-      const eightBit = limits.eightBit ? eightBitProblem(chunk) : null;
-      if (eightBit) throw abortStream(session, eightBit);
-      const overlong = client.sendBody(chunk, limits.lineLength);
-      if (overlong) throw abortStream(session, overlongLineProblem(overlong.line, overlong.length));
-      await session.flush(timeoutMs, 'message');
+    const iterator = chunks[Symbol.asyncIterator]();
+    let finished = false;
+    try {
+      for (;;) {
+        const result = await nextChunk(session, iterator, timeoutMs);
+        if (result.done) break;
+        const chunk = result.value;
+        const eightBit = limits.eightBit ? eightBitProblem(chunk) : null;
+        if (eightBit) throw abortStream(session, eightBit);
+        const overlong = client.sendBody(chunk, limits.lineLength);
+        if (overlong)
+          throw abortStream(session, overlongLineProblem(overlong.line, overlong.length));
+        if (client.pendingBytes >= BODY_WRITE_BYTES) await session.flush(timeoutMs, 'message');
+      }
+      finished = true;
+    } finally {
+      // Like `for await`, tell a source that is left early to clean up.
+      if (!finished) await iterator.return?.();
     }
     return;
   }
   for (const chunk of chunks) {
-    await session.flush(timeoutMs, 'message');
     client.sendBody(chunk);
+    if (client.pendingBytes >= BODY_WRITE_BYTES) await session.flush(timeoutMs, 'message');
   }
+}
+
+/**
+ * Take the next chunk from the source. While encoded bytes wait in the body buffer, a source
+ * that takes longer than `BODY_WRITE_DELAY_MS` gets them written first, so gathering never
+ * delays data for the server while the source is slow.
+ */
+async function nextChunk(
+  session: Session,
+  iterator: AsyncIterator<Uint8Array>,
+  timeoutMs: number,
+): Promise<IteratorResult<Uint8Array>> {
+  const next = iterator.next();
+  if (session.client.pendingBytes === 0) return next;
+  const early = await settledWithin(session.clock, next, BODY_WRITE_DELAY_MS);
+  if (early !== STILL_PENDING) return early;
+  await session.flush(timeoutMs, 'message');
+  return next;
 }
 
 async function readFinalReplies(
