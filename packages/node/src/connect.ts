@@ -3,7 +3,7 @@
  * STARTTLS. Failures reject with an `Error` that keeps Node's `code` and names host and port.
  */
 import * as net from 'node:net';
-import * as tls from 'node:tls';
+import type * as tls from 'node:tls';
 import {
   type ConnectOptions,
   type Connector,
@@ -12,7 +12,7 @@ import {
   wrapTlsError,
 } from '@mailwire/core';
 import { NodeSocket } from './socket.js';
-import { buildTlsSettings, describeTls, waitForSecureConnect } from './tls.js';
+import { buildTlsSettings, describeTls, loadTls, waitForSecureConnect } from './tls.js';
 
 /** Connector over `node:net` and `node:tls`. */
 export const nodeConnector: Connector = {
@@ -37,11 +37,12 @@ async function connectPlain({ host, port }: ConnectOptions): Promise<ConnectResu
 
 async function connectTls({ host, port, tls: tlsOptions }: ConnectOptions): Promise<ConnectResult> {
   const target = `${host}:${port}`;
-  const settings = buildTlsSettings(host, tlsOptions);
+  const tlsApi = await loadTls();
+  const settings = buildTlsSettings(tlsApi, host, tlsOptions);
 
   let socket: tls.TLSSocket;
   try {
-    socket = tls.connect({ ...settings.options, port });
+    socket = tlsApi.connect({ ...settings.options, port });
   } catch (error) {
     throw wrapTlsError(error, target, settings.identity);
   }
