@@ -313,16 +313,21 @@ export class Session {
 
   // ---- reading and writing -------------------------------------------------
 
-  /** Wait for the next protocol event, reading from the socket as needed. */
-  async nextEvent(phase: SmtpPhase, timeoutMs: number): Promise<SmtpEvent> {
+  /**
+   * Wait for the next protocol event, reading from the socket as needed. An event parsed
+   * already, as pipelined replies often are, comes back without an asynchronous step.
+   */
+  nextEvent(phase: SmtpPhase, timeoutMs: number): Promise<SmtpEvent> {
+    const event = this.client.nextEvent();
+    if (event === null) return this.readEvent(phase, timeoutMs);
+    this.emit();
+    if (event.type === 'closed') return Promise.reject(this.closedError(phase));
+    return Promise.resolve(event);
+  }
+
+  private async readEvent(phase: SmtpPhase, timeoutMs: number): Promise<SmtpEvent> {
     const started = this.now();
     for (;;) {
-      const event = this.client.nextEvent();
-      if (event) {
-        this.emit();
-        if (event.type === 'closed') throw this.closedError(phase);
-        return event;
-      }
       // After the end of the stream every read returns at once, so reading again would spin
       // without ever letting the timer fire.
       if (this.closed) throw this.closedError(phase);
@@ -341,6 +346,12 @@ export class Session {
         this.client.receiveEnd();
       } else {
         this.receive(chunk, phase);
+      }
+      const event = this.client.nextEvent();
+      if (event) {
+        this.emit();
+        if (event.type === 'closed') throw this.closedError(phase);
+        return event;
       }
     }
   }
@@ -380,21 +391,25 @@ export class Session {
   }
 
   /** Write whatever the protocol object produced. */
-  async flush(timeoutMs = this.settings.commandTimeout, phase: SmtpPhase = 'data'): Promise<void> {
+  flush(timeoutMs = this.settings.commandTimeout, phase: SmtpPhase = 'data'): Promise<void> {
     this.emit();
     const bytes = this.client.takeOutgoing();
-    if (!bytes) return;
+    if (!bytes) return RESOLVED;
+    let written: Promise<void>;
     try {
-      await withDeadline(
-        this.environment.clock,
-        this.requireSocket().write(bytes),
-        timeoutMs,
-        phase,
-        (elapsed) => `Write timed out after ${elapsed} ms: the server stopped reading`,
-      );
+      written = this.requireSocket().write(bytes);
     } catch (error) {
-      throw this.readFailure(error, phase);
+      return Promise.reject(this.readFailure(error, phase));
     }
+    return withDeadline(
+      this.environment.clock,
+      written,
+      timeoutMs,
+      phase,
+      (elapsed) => `Write timed out after ${elapsed} ms: the server stopped reading`,
+    ).catch((error: unknown) => {
+      throw this.readFailure(error, phase);
+    });
   }
 
   private readFailure(error: unknown, phase: SmtpPhase): SmtpError {
@@ -534,6 +549,9 @@ export function replyOf(event: SmtpEvent): SmtpReply {
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** Settled promise for a flush with nothing to write. */
+const RESOLVED: Promise<void> = Promise.resolve();
 
 const PHASE_NAMES: Record<SmtpPhase, string> = {
   input: 'input check',
