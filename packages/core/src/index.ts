@@ -60,7 +60,11 @@ export { SecretScanner, type SecretSet } from './transcript/redact.js';
 // Driver: contracts an adapter supplies, the transporter built on them and helpers that
 // adapters share for TLS details and connection errors.
 
-export { wrapConnectionError, wrapTlsError } from './driver/connection-errors.js';
+export {
+  formatAddress,
+  wrapConnectionError,
+  wrapTlsError,
+} from './driver/connection-errors.js';
 export type * from './driver/contracts.js';
 export type * from './driver/options.js';
 export {

@@ -5,18 +5,9 @@
  * message names the `--allow-net` value to add.
  */
 import type { ConnectOptions, Connector, ConnectResult } from '@mailwire/core';
+import { formatAddress, wrapConnectionError } from '@mailwire/core';
 import { DenoSocket } from './socket.ts';
 import { tlsError, upgradeTls } from './tls.ts';
-
-/** Plain words for the connection failures users meet most. */
-const CONNECT_FAILURES: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset by the server',
-  ENOTFOUND: 'host name not found',
-  ETIMEDOUT: 'timed out',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-};
 
 /** Connector backed by Deno's TCP and TLS APIs. */
 export const denoConnector: Connector = {
@@ -53,22 +44,16 @@ export function isPermissionError(error: unknown): boolean {
   return error instanceof PermissionDenied;
 }
 
-/** Wrap a connection failure in an `Error` that keeps Deno's `code` and names the target. */
+/**
+ * Wrap a connection failure in an `Error` that keeps Deno's `code` and names the target. A
+ * missing permission gets the `--allow-net` value to add.
+ */
 function connectionError(error: unknown, host: string, port: number): Error {
+  if (!isPermissionError(error)) return wrapConnectionError(error, host, port);
   const cause = error instanceof Error ? error : new Error(String(error));
-  const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-  if (isPermissionError(error)) {
-    const message =
-      `Connection to ${address} failed: network access is not allowed. ` +
-      `Run Deno with --allow-net=${address}`;
-    return Object.assign(new Error(message, { cause }), { code: 'EACCES' });
-  }
-
-  const code = (cause as { code?: unknown }).code;
-  const codeText = typeof code === 'string' ? code : undefined;
-  const known = codeText === undefined ? undefined : CONNECT_FAILURES[codeText];
-  const reason = known === undefined ? cause.message : `${known} (${codeText})`;
-  return Object.assign(new Error(`Connection to ${address} failed: ${reason}`, { cause }), {
-    code: codeText,
-  });
+  const address = formatAddress(host, port);
+  const message =
+    `Connection to ${address} failed: network access is not allowed. ` +
+    `Run Deno with --allow-net=${address}`;
+  return Object.assign(new Error(message, { cause }), { code: 'EACCES' });
 }

@@ -15,6 +15,12 @@ describe('wrapConnectionError', () => {
     expect(error.cause).toBe(cause);
   });
 
+  it('puts an IPv6 address in brackets', () => {
+    const error = wrapConnectionError(withCode('refused', 'ECONNREFUSED'), '::1', 25);
+
+    expect(error.message).toBe('Connection to [::1]:25 failed: connection refused (ECONNREFUSED)');
+  });
+
   it('keeps the original message for an unknown code', () => {
     const error = wrapConnectionError('socket gone', 'mx.example.test', 587);
 

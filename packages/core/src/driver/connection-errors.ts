@@ -31,6 +31,11 @@ const EXPIRY_CODES = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
 
 const NAME_MISMATCH_CODE = 'ERR_TLS_CERT_ALTNAME_INVALID';
 
+/** Write `host` and `port` as one address, with an IPv6 literal in brackets. */
+export function formatAddress(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 /** Wrap a connection failure in an `Error` that keeps the runtime's `code` and names the target. */
 export function wrapConnectionError(error: unknown, host: string, port: number): Error {
   const cause = toError(error);
@@ -38,7 +43,7 @@ export function wrapConnectionError(error: unknown, host: string, port: number):
 
   const known = codeText === undefined ? undefined : CONNECT_FAILURES[codeText];
   const reason = known === undefined ? cause.message : `${known} (${codeText})`;
-  const message = `Connection to ${host}:${port} failed: ${reason}`;
+  const message = `Connection to ${formatAddress(host, port)} failed: ${reason}`;
   return Object.assign(new Error(message, { cause }), { code: codeText });
 }
 
