@@ -14,6 +14,7 @@ import {
 } from '@mailwire/node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testCertificates } from '../support/certs.js';
+import { rejectionOf } from '../support/rejection.js';
 import { runChildSend } from './child.js';
 import {
   ehloReply,
@@ -271,9 +272,9 @@ describe('server that stops at each phase', () => {
       port: server.port,
       transcriptSink: sink,
     });
-    const error = (await transporter
-      .send({ ...MESSAGE, to: ['first@mw.test', 'second@mw.test'] })
-      .catch((caught: unknown) => caught)) as SmtpError;
+    const error = await rejectionOf(
+      transporter.send({ ...MESSAGE, to: ['first@mw.test', 'second@mw.test'] }),
+    );
 
     expect(error.responseCode).toBe(421);
     expect(error.phase).toBe('rcpt');

@@ -1,20 +1,10 @@
 import { createTransporter, MemorySink, type SmtpError } from '@mailwire/node';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { testCertificates } from '../support/certs.js';
-import { startSmtpServer, type TestSmtpServer } from '../support/smtp-server.js';
+import { rejectionOf } from '../support/rejection.js';
+import { smtpServerPerTest } from '../support/smtp-server.js';
 
-const servers: TestSmtpServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-
-async function server(
-  options: Parameters<typeof startSmtpServer>[0] = {},
-): Promise<TestSmtpServer> {
-  const started = await startSmtpServer(options);
-  servers.push(started);
-  return started;
-}
+const server = smtpServerPerTest();
 
 const ca = testCertificates().caPem;
 
@@ -187,9 +177,14 @@ describe('extensions against smtp-server', () => {
     expect(sink.text()).toMatch(/MAIL FROM:<a@example\.test>.* REQUIRETLS/);
 
     const clear = await server({ startTls: false, extra: { hideREQUIRETLS: false } });
-    const error = (await createTransporter({ host: '127.0.0.1', port: clear.port })
-      .send({ from: 'a@example.test', to: 'r@example.test', text: 'x', requireTls: true })
-      .catch((caught: unknown) => caught)) as SmtpError;
+    const error = await rejectionOf(
+      createTransporter({ host: '127.0.0.1', port: clear.port }).send({
+        from: 'a@example.test',
+        to: 'r@example.test',
+        text: 'x',
+        requireTls: true,
+      }),
+    );
     expect(error.code).toBe('ETLS');
     expect(error.message).toContain('REQUIRETLS');
     expect(clear.messages).toHaveLength(0);
@@ -215,14 +210,14 @@ describe('extensions against smtp-server', () => {
   it('refuses a message over the SIZE limit before MAIL', async () => {
     const smtp = await server({ size: 1000 });
     const sink = new MemorySink();
-    const error = (await createTransporter({
-      host: '127.0.0.1',
-      port: smtp.port,
-      tls: { ca },
-      transcriptSink: sink,
-    })
-      .send({ from: 'a@example.test', to: 'r@example.test', text: 'x'.repeat(5000) })
-      .catch((caught: unknown) => caught)) as SmtpError;
+    const error = await rejectionOf(
+      createTransporter({
+        host: '127.0.0.1',
+        port: smtp.port,
+        tls: { ca },
+        transcriptSink: sink,
+      }).send({ from: 'a@example.test', to: 'r@example.test', text: 'x'.repeat(5000) }),
+    );
     expect(error.code).toBe('EMESSAGE');
     expect(error.message).toMatch(/\d+ octets, but the server accepts at most 1000 octets/);
     expect(sink.text()).not.toContain('MAIL FROM');
@@ -281,31 +276,33 @@ describe('input checks that name the problem', () => {
     ],
   ])('rejects unknown message field %#', async (message, pattern) => {
     const transporter = createTransporter({ host: '127.0.0.1', port: 9 });
-    const error = (await transporter
-      .send(message as never)
-      .catch((caught: unknown) => caught)) as SmtpError;
+    const error = await rejectionOf(transporter.send(message as never));
     expect(error.code).toBe('EINPUT');
     expect(error.message).toMatch(pattern);
   });
 
   it("names startTls: 'never' when it keeps credentials off a clear connection", async () => {
     const smtp = await server();
-    const error = (await createTransporter({
-      host: '127.0.0.1',
-      port: smtp.port,
-      startTls: 'never',
-      auth: { user: 'demo@example.test', pass: 'demo-Passw0rd' },
-    })
-      .send({ from: 'a@example.test', to: 'b@example.test', text: 'x' })
-      .catch((caught: unknown) => caught)) as SmtpError;
+    const error = await rejectionOf(
+      createTransporter({
+        host: '127.0.0.1',
+        port: smtp.port,
+        startTls: 'never',
+        auth: { user: 'demo@example.test', pass: 'demo-Passw0rd' },
+      }).send({ from: 'a@example.test', to: 'b@example.test', text: 'x' }),
+    );
     expect(error.message).toContain("startTls is 'never'");
   });
 
   it('suggests secure: false when an implicit TLS client meets a plain port', async () => {
     const smtp = await server();
-    const error = (await createTransporter({ host: '127.0.0.1', port: smtp.port, secure: true })
-      .send({ from: 'a@example.test', to: 'b@example.test', text: 'x' })
-      .catch((caught: unknown) => caught)) as SmtpError;
+    const error = await rejectionOf(
+      createTransporter({ host: '127.0.0.1', port: smtp.port, secure: true }).send({
+        from: 'a@example.test',
+        to: 'b@example.test',
+        text: 'x',
+      }),
+    );
     expect(error.code).toBe('ETLS');
     expect(error.message).toContain('set secure: false');
     expect(error.message).not.toContain('\n');
@@ -320,21 +317,21 @@ describe('streamed raw messages', () => {
   it('closes the connection before a line over 998 octets is sent', async () => {
     const smtp = await server();
     const sink = new MemorySink();
-    const error = (await createTransporter({
-      host: '127.0.0.1',
-      port: smtp.port,
-      tls: { ca },
-      transcriptSink: sink,
-    })
-      .send({
+    const error = await rejectionOf(
+      createTransporter({
+        host: '127.0.0.1',
+        port: smtp.port,
+        tls: { ca },
+        transcriptSink: sink,
+      }).send({
         envelope: { from: 'a@example.test', to: ['b@example.test'] },
         raw: stream([
           'Subject: long\r\n\r\nshort line\r\n',
           `${'y'.repeat(600)}`,
           `${'y'.repeat(600)}\r\n`,
         ]),
-      })
-      .catch((caught: unknown) => caught)) as SmtpError;
+      }),
+    );
 
     expect(error.code).toBe('EMESSAGE');
     expect(error.phase).toBe('message');
@@ -347,12 +344,12 @@ describe('streamed raw messages', () => {
 
   it('refuses 8-bit content when the server has no 8BITMIME', async () => {
     const smtp = await server({ startTls: false, extra: { hide8BITMIME: true } });
-    const error = (await createTransporter({ host: '127.0.0.1', port: smtp.port })
-      .send({
+    const error = await rejectionOf(
+      createTransporter({ host: '127.0.0.1', port: smtp.port }).send({
         envelope: { from: 'a@example.test', to: ['b@example.test'] },
         raw: stream(['Subject: x\r\n\r\n', 'Grüße\r\n']),
-      })
-      .catch((caught: unknown) => caught)) as SmtpError;
+      }),
+    );
     expect(error.code).toBe('EMESSAGE');
     expect(error.message).toContain('8BITMIME');
     await new Promise((resolve) => setTimeout(resolve, 200));

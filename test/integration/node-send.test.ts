@@ -1,9 +1,10 @@
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTransporter, isSmtpError, MemorySink, type SmtpError } from '@mailwire/node';
+import { createTransporter, isSmtpError, MemorySink } from '@mailwire/node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testCertificates } from '../support/certs.js';
+import { rejectionOf } from '../support/rejection.js';
 import { startSilentServer, startSmtpServer, type TestSmtpServer } from '../support/smtp-server.js';
 
 const USER = 'demo@example.test';
@@ -96,9 +97,9 @@ describe('Node transporter against smtp-server', () => {
       transcriptSink: sink,
     });
 
-    const error = (await transporter
-      .send({ from: 'sender@example.test', to: 'rcpt@example.test', text: 'hi' })
-      .catch((caught: unknown) => caught)) as SmtpError;
+    const error = await rejectionOf(
+      transporter.send({ from: 'sender@example.test', to: 'rcpt@example.test', text: 'hi' }),
+    );
 
     expect(isSmtpError(error)).toBe(true);
     expect(error.code).toBe('EAUTH');
@@ -160,9 +161,9 @@ describe('Node transporter against smtp-server', () => {
   it('rejects an untrusted certificate by default', async () => {
     const smtp = await server({ secure: true });
     const transporter = createTransporter({ host: '127.0.0.1', port: smtp.port, secure: true });
-    const error = (await transporter
-      .send({ from: 'sender@example.test', to: 'rcpt@example.test', text: 'x' })
-      .catch((caught: unknown) => caught)) as SmtpError;
+    const error = await rejectionOf(
+      transporter.send({ from: 'sender@example.test', to: 'rcpt@example.test', text: 'x' }),
+    );
     expect(error.code).toBe('ETLS');
   });
 
@@ -176,9 +177,9 @@ describe('Node transporter against smtp-server', () => {
       greetingTimeout: 300,
       transcriptSink: sink,
     });
-    const error = (await transporter
-      .send({ from: 'sender@example.test', to: 'rcpt@example.test', text: 'x' })
-      .catch((caught: unknown) => caught)) as SmtpError;
+    const error = await rejectionOf(
+      transporter.send({ from: 'sender@example.test', to: 'rcpt@example.test', text: 'x' }),
+    );
     expect(error.code).toBe('ETIMEDOUT');
     expect(error.phase).toBe('greeting');
     expect(error.message).toContain('greeting');

@@ -14,6 +14,7 @@ import {
   type SMTPServerOptions,
   type SMTPServerSession,
 } from 'smtp-server';
+import { afterEach } from 'vitest';
 import { testCertificates } from './certs.ts';
 
 export interface TestServerOptions {
@@ -82,6 +83,22 @@ const DEFAULT_WAIT_MS = 5000;
 
 /** Milliseconds `close()` waits for open sessions before the server ends them. */
 const CLOSE_TIMEOUT_MS = 200;
+
+/**
+ * Return a function that starts SMTP servers for the calling test file and closes each one
+ * after the test that started it. Call it once, at the top level of the file.
+ */
+export function smtpServerPerTest(): (options?: TestServerOptions) => Promise<TestSmtpServer> {
+  const started: TestSmtpServer[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((server) => server.close()));
+  });
+  return async (options = {}) => {
+    const server = await startSmtpServer(options);
+    started.push(server);
+    return server;
+  };
+}
 
 /**
  * Start an SMTP server on 127.0.0.1 and a free port.

@@ -1,33 +1,21 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { testCertificates } from '../../../test/support/certs.js';
-import { startSmtpServer, type TestSmtpServer } from '../../../test/support/smtp-server.js';
+import { smtpServerPerTest } from '../../../test/support/smtp-server.js';
 import { runCli } from './cli.test-helpers.js';
 
 const USER = 'demo@example.test';
 const PASSWORD = 'demo-Passw0rd';
 
 let caFile: string;
-const servers: TestSmtpServer[] = [];
+const server = smtpServerPerTest();
 
 beforeAll(() => {
   caFile = join(mkdtempSync(join(tmpdir(), 'mailwire-cli-probe-')), 'ca.pem');
   writeFileSync(caFile, testCertificates().caPem);
 });
-
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-
-async function server(
-  options: Parameters<typeof startSmtpServer>[0] = {},
-): Promise<TestSmtpServer> {
-  const started = await startSmtpServer(options);
-  servers.push(started);
-  return started;
-}
 
 describe('mailwire probe', () => {
   it('prints greeting, extensions, TLS evidence and the login result', async () => {
