@@ -6,30 +6,18 @@ import { type SmtpPhase, SmtpTimeoutError } from '../errors.js';
 import type { Clock } from './contracts.js';
 
 /** Settle with `promise`, or reject with a timeout error after `timeoutMs`. */
-export function withDeadline<T>(
+export async function withDeadline<T>(
   clock: Clock,
   promise: Promise<T>,
   timeoutMs: number,
   phase: SmtpPhase,
   describe: (elapsedMs: number) => string,
 ): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const started = clock.now();
-    const timer = clock.setTimer(timeoutMs, () => {
-      const elapsed = clock.now() - started;
-      reject(new SmtpTimeoutError(describe(elapsed), elapsed, { phase }));
-    });
-    promise.then(
-      (value) => {
-        clock.clearTimer(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clock.clearTimer(timer);
-        reject(error);
-      },
-    );
-  });
+  const started = clock.now();
+  const result = await settledWithin(clock, promise, timeoutMs);
+  if (result !== STILL_PENDING) return result;
+  const elapsed = clock.now() - started;
+  throw new SmtpTimeoutError(describe(elapsed), elapsed, { phase });
 }
 
 /** Marker that `settledWithin` returns when the time ran out first. */
