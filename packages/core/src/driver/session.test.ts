@@ -617,3 +617,83 @@ describe('createTransporter streamed body', () => {
     expect(server.dataBodies).toEqual(['Subject: fast\r\n\r\n..one\r\ntwo\r\n.\r\n']);
   });
 });
+
+describe('createTransporter message sources', () => {
+  const ENVELOPE_AND_DATA: ServerStep[] = TRANSACTION.slice(0, 6);
+
+  it('closes the connection when the source fails', async () => {
+    const { server, sink, transporter } = setup([
+      GREETING,
+      EHLO,
+      ehloReply(),
+      ...ENVELOPE_AND_DATA,
+    ]);
+    const failure = new Error('disk read failed');
+    async function* source(): AsyncGenerator<string> {
+      yield 'Subject: x\r\n\r\npart one\r\n';
+      throw failure;
+    }
+    const error = await failureOf(capture(transporter.send({ ...MESSAGE, raw: source() })));
+
+    expect(error.code).toBe('EMESSAGE');
+    expect(error.phase).toBe('message');
+    expect(error.message).toBe('Message source failed: disk read failed');
+    expect(error.cause).toBe(failure);
+    expect(transcript(sink)).toContain(
+      'E: Message source failed while sending: disk read failed. The connection is closed ' +
+        'without ending the data, so the server discards the message',
+    );
+    expect(server.dataBodies).toEqual([]);
+    expect(server.clientClosedConnection).toBe(true);
+  });
+
+  it('rejects a chunk that is neither text nor bytes', async () => {
+    const { server, sink, transporter } = setup([
+      GREETING,
+      EHLO,
+      ehloReply(),
+      ...ENVELOPE_AND_DATA,
+    ]);
+    const error = await failureOf(
+      capture(transporter.send({ ...MESSAGE, raw: ['Subject: x\r\n\r\n', 42] as never })),
+    );
+
+    expect(error).toBeInstanceOf(SmtpUsageError);
+    expect(error.message).toBe(
+      'Invalid message.raw: chunk 1 is a number; expected a string or a Uint8Array',
+    );
+    expect(transcript(sink).some((line) => line.startsWith('E: Message source failed'))).toBe(true);
+    expect(server.dataBodies).toEqual([]);
+  });
+
+  it('rejects other binary views before connecting', async () => {
+    const { server, transporter } = setup([GREETING]);
+    const error = await failureOf(
+      capture(transporter.send({ ...MESSAGE, raw: new Uint16Array([0x4141]) as never })),
+    );
+
+    expect(error).toBeInstanceOf(SmtpUsageError);
+    expect(error.message).toMatch(/^Invalid message\.raw: got a Uint16Array; expected a string/);
+    expect(server.connects).toEqual([]);
+  });
+
+  it('closes a BDAT transfer when the source fails', async () => {
+    const { server, transporter } = setup([
+      GREETING,
+      EHLO,
+      ehloReply('CHUNKING'),
+      { expect: /^MAIL FROM:/ },
+      { send: '250 2.1.0 Ok' },
+      { expect: 'RCPT TO:<rcpt@example.test>' },
+      { send: '250 2.1.5 Ok' },
+    ]);
+    async function* source(): AsyncGenerator<string> {
+      yield 'Subject: x\r\n\r\n';
+      throw new Error('socket to the file server reset');
+    }
+    const error = await failureOf(capture(transporter.send({ ...MESSAGE, raw: source() })));
+
+    expect(error.message).toBe('Message source failed: socket to the file server reset');
+    expect(server.clientClosedConnection).toBe(true);
+  });
+});

@@ -267,18 +267,23 @@ async function sendChunks(
   };
 
   const limits = streamLimits(session, message);
-  for await (const input of bdatSlices(message.chunks())) {
-    const eightBit = limits.eightBit ? eightBitProblem(input) : null;
-    if (eightBit) throw abortStream(session, eightBit);
-    const encoded = encoder.encode(input);
-    const longest = encoder.longestLine();
-    if (longest.length > limits.lineLength) {
-      throw abortStream(session, overlongLineProblem(longest.line, longest.length));
+  try {
+    for await (const input of bdatSlices(message.chunks())) {
+      const eightBit = limits.eightBit ? eightBitProblem(input) : null;
+      if (eightBit) throw abortStream(session, eightBit);
+      const encoded = encoder.encode(input);
+      const longest = encoder.longestLine();
+      if (longest.length > limits.lineLength) {
+        throw abortStream(session, overlongLineProblem(longest.line, longest.length));
+      }
+      // The encoder may return a view of its input; copy before holding it back.
+      const chunk = encoded === input ? encoded.slice() : encoded;
+      if (held) await send(held, false);
+      held = chunk;
     }
-    // The encoder may return a view of its input; copy before holding it back.
-    const chunk = encoded === input ? encoded.slice() : encoded;
-    if (held) await send(held, false);
-    held = chunk;
+  } catch (error) {
+    if (error instanceof SourceError) throw sourceFailure(session, error.original);
+    throw error;
   }
   const tail = encoder.end();
   const last = held ? concatBytes([held, tail]) : tail;
@@ -294,14 +299,41 @@ async function expectChunk(session: Session, settings: TransactionSettings): Pro
   }
 }
 
+/**
+ * Gather the message's chunks into slices for BDAT. When the send stops early, the source gets
+ * a call to `return()` to clean up, as `for await` would make.
+ */
 async function* bdatSlices(
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
 ): AsyncIterable<Uint8Array> {
+  const iterator =
+    (chunks as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]?.() ??
+    (chunks as Iterable<Uint8Array>)[Symbol.iterator]();
+  let finished = false;
+  try {
+    yield* gatherSlices(iterator);
+    finished = true;
+  } finally {
+    if (!finished) await iterator.return?.();
+  }
+}
+
+/** Read `iterator` into slices of at least `BDAT_CHUNK_BYTES`; its failures become `SourceError`. */
+async function* gatherSlices(
+  iterator: AsyncIterator<Uint8Array> | Iterator<Uint8Array>,
+): AsyncIterable<Uint8Array> {
   let pending: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of chunks) {
-    pending.push(chunk);
-    size += chunk.length;
+  for (;;) {
+    let result: IteratorResult<Uint8Array>;
+    try {
+      result = await iterator.next();
+    } catch (error) {
+      throw new SourceError(error);
+    }
+    if (result.done) break;
+    pending.push(result.value);
+    size += result.value.length;
     if (size >= BDAT_CHUNK_BYTES) {
       yield pending.length === 1 ? pending[0]! : concatBytes(pending);
       pending = [];
@@ -499,6 +531,32 @@ function streamLimits(
   return { eightBit: !eightBitOffered, lineLength: MAX_MESSAGE_LINE_OCTETS };
 }
 
+/** An error the message source threw, kept apart from errors of the connection. */
+class SourceError extends Error {
+  constructor(readonly original: unknown) {
+    super('The message source failed');
+  }
+}
+
+/**
+ * Close the connection after the message source failed in the middle of the data, and return
+ * the error for the caller: the source's own `SmtpError`, or one that wraps what it threw.
+ */
+function sourceFailure(session: Session, error: unknown): SmtpError {
+  const reason = error instanceof Error ? error.message : String(error);
+  session.note(
+    `Message source failed while sending: ${reason}. The connection is closed without ending ` +
+      'the data, so the server discards the message',
+  );
+  session.close();
+  if (error instanceof SmtpError) return error;
+  return new SmtpError('EMESSAGE', `Message source failed: ${reason}`, {
+    phase: 'message',
+    retryable: false,
+    cause: error,
+  });
+}
+
 /** Close the connection in the middle of the data, so the server discards the message. */
 function abortStream(session: Session, problem: string): SmtpError {
   session.note(
@@ -533,7 +591,13 @@ async function streamBody(
     let finished = false;
     try {
       for (;;) {
-        const result = await nextChunk(session, iterator, timeoutMs);
+        let result: IteratorResult<Uint8Array>;
+        try {
+          result = await nextChunk(session, iterator, timeoutMs);
+        } catch (error) {
+          if (error instanceof SourceError) throw sourceFailure(session, error.original);
+          throw error;
+        }
         if (result.done) break;
         const chunk = result.value;
         const eightBit = limits.eightBit ? eightBitProblem(chunk) : null;
@@ -566,7 +630,11 @@ async function nextChunk(
   iterator: AsyncIterator<Uint8Array>,
   timeoutMs: number,
 ): Promise<IteratorResult<Uint8Array>> {
-  const next = iterator.next();
+  const next = iterator.next().catch((error: unknown) => {
+    throw new SourceError(error);
+  });
+  // A flush below may fail first; the source's own failure then needs no handler.
+  next.catch(() => {});
   if (session.client.pendingBytes === 0) return next;
   const early = await settledWithin(session.clock, next, BODY_WRITE_DELAY_MS);
   if (early !== STILL_PENDING) return early;

@@ -318,6 +318,12 @@ function prepareMessage(input: MessageInput, environment: TransporterEnvironment
     throw new SmtpUsageError('Invalid envelope.to: at least one recipient is needed');
 
   const raw = input.raw;
+  if (!(raw instanceof Uint8Array) && (ArrayBuffer.isView(raw) || raw instanceof ArrayBuffer)) {
+    throw new SmtpUsageError(
+      `Invalid message.raw: got ${describeValue(raw)}; expected a string, a Uint8Array or an ` +
+        'iterable of chunks (wrap other binary data in a Uint8Array first)',
+    );
+  }
   if (typeof raw === 'string' || raw instanceof Uint8Array) {
     const bytes = typeof raw === 'string' ? utf8Bytes(raw) : raw;
     const facts = inspectMessage(bytes);
@@ -365,12 +371,30 @@ function prepared(
   };
 }
 
+/** The chunks of a raw message as bytes; a chunk of any other type stops the message. */
 async function* toByteChunks(
   raw: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
 ): AsyncIterable<Uint8Array> {
-  for await (const chunk of raw as AsyncIterable<Uint8Array | string>) {
-    yield typeof chunk === 'string' ? utf8Bytes(chunk) : chunk;
+  let index = 0;
+  for await (const chunk of raw as AsyncIterable<unknown>) {
+    if (typeof chunk === 'string') yield utf8Bytes(chunk);
+    else if (chunk instanceof Uint8Array) yield chunk;
+    else {
+      throw new SmtpUsageError(
+        `Invalid message.raw: chunk ${index} is ${describeValue(chunk)}; expected a string or ` +
+          'a Uint8Array',
+      );
+    }
+    index += 1;
   }
+}
+
+/** Name the type of a value for an error message, without showing the value itself. */
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value !== 'object') return `a ${typeof value}`;
+  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof name === 'string' && name !== '' ? `a ${name}` : 'an object';
 }
 
 /** Per-message delivery options, checked for type. */
