@@ -49,7 +49,11 @@ export interface TransporterOptions {
   greetingTimeout?: number;
   /** Milliseconds to wait for the reply to each command. Default 60000. */
   commandTimeout?: number;
-  /** Milliseconds to wait for the reply after the message data. Default 600000. */
+  /**
+   * Milliseconds to wait for a write of the message data to finish and for the reply after
+   * it. Default 600000. Time spent waiting for a streamed message's next chunk is not
+   * limited: a slow source is the caller's to time out.
+   */
   dataTimeout?: number;
   /** Path of a log file that receives this transporter's transcript. */
   logFile?: string;
