@@ -4,18 +4,11 @@
  * idempotent. It never parses SMTP: bytes go to core exactly as they arrived.
  */
 import type { SocketLike, TlsSocketResult, TlsUpgradeOptions } from '@mailwire/core';
+import { ReadQueue } from '@mailwire/core';
 import { upgradeTls } from './tls.js';
-
-/** Queued bytes above which the socket is paused until `read()` catches up. */
-const MAX_QUEUED_BYTES = 256 * 1024;
 
 /** Time between `end()` and `terminate()` in `close()`, so a final QUIT can still leave. */
 const CLOSE_GRACE_MS = 1000;
-
-interface PendingRead {
-  resolve(chunk: Uint8Array | null): void;
-  reject(error: Error): void;
-}
 
 interface PendingWrite {
   bytes: Uint8Array;
@@ -28,13 +21,12 @@ interface PendingWrite {
  * takes the handlers at connect time and may deliver bytes before `Bun.connect` resolves.
  */
 export class SocketEvents {
-  chunks: Uint8Array[] = [];
-  queuedBytes = 0;
-  readers: PendingRead[] = [];
-  ended = false;
-  /** True while the socket is paused because `chunks` contains `MAX_QUEUED_BYTES` or more. */
-  paused = false;
-  error: Error | null = null;
+  /** The socket that delivered the latest bytes; the queue pauses and resumes it. */
+  #socket: Bun.Socket | null = null;
+  readonly queue = new ReadQueue({
+    pause: () => this.#socket?.pause(),
+    resume: () => this.#socket?.resume(),
+  });
   /** Set once the socket is closed or handed to TLS: later callbacks are ignored. */
   muted = false;
   onDrain: (() => void) | null = null;
@@ -53,32 +45,15 @@ export class SocketEvents {
 
   #receive(socket: Bun.Socket, data: Uint8Array): void {
     if (this.muted) return;
+    this.#socket = socket;
     // Copied so that a buffer Bun might reuse after the callback cannot change queued bytes.
-    const chunk = new Uint8Array(data);
-    const reader = this.readers.shift();
-    if (reader) {
-      reader.resolve(chunk);
-      return;
-    }
-
-    this.chunks.push(chunk);
-    this.queuedBytes += chunk.length;
-    if (this.queuedBytes >= MAX_QUEUED_BYTES && !this.paused) {
-      this.paused = true;
-      socket.pause();
-    }
+    this.queue.push(new Uint8Array(data));
   }
 
   #finish(error: Error | null): void {
     this.#settleHandshake(false, error ?? new Error('Connection closed before the TLS handshake'));
     if (this.muted) return;
-
-    if (error) this.error ??= error;
-    this.ended = true;
-    for (const reader of this.readers.splice(0)) {
-      if (error) reader.reject(error);
-      else reader.resolve(null);
-    }
+    this.queue.end(error);
     this.onEnd?.();
   }
 
@@ -107,29 +82,17 @@ export class BunSocket implements SocketLike {
     this.localAddress = socket.localAddress;
     this.remoteAddress = socket.remoteAddress;
     events.onDrain = () => this.#flush();
-    events.onEnd = () => this.#rejectUnsent(events.error ?? closedError());
+    events.onEnd = () => this.#rejectUnsent(events.queue.failure ?? closedError());
   }
 
   read(): Promise<Uint8Array | null> {
-    const events = this.#events;
-    const chunk = events.chunks.shift();
-    if (chunk !== undefined) {
-      events.queuedBytes -= chunk.length;
-      if (events.paused && events.queuedBytes < MAX_QUEUED_BYTES) {
-        events.paused = false;
-        this.#socket.resume();
-      }
-      return Promise.resolve(chunk);
-    }
-    if (events.error) return Promise.reject(events.error);
-    if (events.ended || this.#closed || this.#detached) return Promise.resolve(null);
-
-    return new Promise((resolve, reject) => events.readers.push({ resolve, reject }));
+    return this.#events.queue.read();
   }
 
   write(bytes: Uint8Array): Promise<void> {
-    if (this.#events.error) return Promise.reject(this.#events.error);
-    if (this.#closed || this.#detached || this.#events.ended) return Promise.reject(closedError());
+    const queue = this.#events.queue;
+    if (queue.failure) return Promise.reject(queue.failure);
+    if (this.#closed || this.#detached || queue.ended) return Promise.reject(closedError());
 
     let rest = bytes;
     if (this.#unsent.length === 0) {
@@ -159,7 +122,7 @@ export class BunSocket implements SocketLike {
     this.#closed = true;
     this.#rejectUnsent(closedError());
     const events = this.#events;
-    for (const reader of events.readers.splice(0)) reader.resolve(null);
+    events.queue.end();
 
     // After a finished upgrade the TLS socket owns the connection, but a handshake still
     // running is aborted.
@@ -186,9 +149,7 @@ export class BunSocket implements SocketLike {
     const events = this.#events;
     // Bun keeps calling the plain handlers with the encrypted records, so mute them.
     events.muted = true;
-    events.chunks = [];
-    events.queuedBytes = 0;
-    for (const reader of events.readers.splice(0)) reader.resolve(null);
+    events.queue.clear();
     this.#rejectUnsent(closedError());
     return this.#socket;
   }

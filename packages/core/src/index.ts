@@ -67,6 +67,7 @@ export {
 } from './driver/connection-errors.js';
 export type * from './driver/contracts.js';
 export type * from './driver/options.js';
+export { type ReadFlow, ReadQueue } from './driver/read-queue.js';
 export {
   type CertificateDetails,
   describeCertificate,

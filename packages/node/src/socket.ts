@@ -1,22 +1,19 @@
 /**
- * `SocketLike` over a Node `net.Socket` or `tls.TLSSocket`: pull-based reads from a bounded
- * queue, writes that honour backpressure, and an idempotent close. It never parses SMTP:
- * bytes go to core exactly as they arrived.
+ * `SocketLike` over a Node `net.Socket` or `tls.TLSSocket`: pull-based reads from core's
+ * bounded `ReadQueue`, writes that honour backpressure, and an idempotent close. It never
+ * parses SMTP: bytes go to core exactly as they arrived.
  */
 import type * as net from 'node:net';
-import type { SocketLike, TlsSocketResult, TlsUpgradeOptions } from '@mailwire/core';
+import {
+  ReadQueue,
+  type SocketLike,
+  type TlsSocketResult,
+  type TlsUpgradeOptions,
+} from '@mailwire/core';
 import { upgradeTls } from './tls.js';
-
-/** Queued bytes above which the socket is paused until `read()` catches up. */
-const MAX_QUEUED_BYTES = 256 * 1024;
 
 /** Time between `end()` and `destroy()` in `close()`, so a final QUIT can still leave. */
 const CLOSE_GRACE_MS = 1000;
-
-interface PendingRead {
-  resolve(chunk: Uint8Array | null): void;
-  reject(error: Error): void;
-}
 
 /** `SocketLike` over a connected Node socket. */
 export class NodeSocket implements SocketLike {
@@ -24,21 +21,18 @@ export class NodeSocket implements SocketLike {
   readonly remoteAddress: string | undefined;
 
   #socket: net.Socket;
-  #queue: Buffer[] = [];
-  #queuedBytes = 0;
-  #readers: PendingRead[] = [];
-  #ended = false;
-  #error: Error | null = null;
+  #queue: ReadQueue;
   #closed = false;
   #detached = false;
   #upgrading = false;
 
-  readonly #onData = (chunk: Buffer) => this.#receive(chunk);
-  readonly #onEnd = () => this.#finish();
-  readonly #onError = (error: Error) => this.#fail(error);
+  readonly #onData = (chunk: Buffer) => this.#queue.push(chunk);
+  readonly #onEnd = () => this.#queue.end();
+  readonly #onError = (error: Error) => this.#queue.end(error);
 
   constructor(socket: net.Socket) {
     this.#socket = socket;
+    this.#queue = new ReadQueue({ pause: () => socket.pause(), resume: () => socket.resume() });
     this.localAddress = socket.localAddress;
     this.remoteAddress = socket.remoteAddress;
     socket.on('data', this.#onData);
@@ -48,20 +42,12 @@ export class NodeSocket implements SocketLike {
   }
 
   read(): Promise<Uint8Array | null> {
-    const chunk = this.#queue.shift();
-    if (chunk !== undefined) {
-      this.#queuedBytes -= chunk.length;
-      if (this.#queuedBytes < MAX_QUEUED_BYTES && this.#socket.isPaused()) this.#socket.resume();
-      return Promise.resolve(chunk);
-    }
-    if (this.#error) return Promise.reject(this.#error);
-    if (this.#ended || this.#closed || this.#detached) return Promise.resolve(null);
-
-    return new Promise((resolve, reject) => this.#readers.push({ resolve, reject }));
+    return this.#queue.read();
   }
 
   write(bytes: Uint8Array): Promise<void> {
-    if (this.#error) return Promise.reject(this.#error);
+    const failure = this.#queue.failure;
+    if (failure) return Promise.reject(failure);
     if (this.#closed || this.#detached || this.#socket.destroyed || !this.#socket.writable) {
       return Promise.reject(closedError());
     }
@@ -94,7 +80,7 @@ export class NodeSocket implements SocketLike {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#resolveReaders(null);
+    this.#queue.end();
 
     const socket = this.#socket;
     // After a finished upgrade the TLS socket owns the connection and closing the plain one
@@ -118,9 +104,7 @@ export class NodeSocket implements SocketLike {
   #detach(): net.Socket {
     const socket = this.#socket;
     this.#detached = true;
-    this.#queue = [];
-    this.#queuedBytes = 0;
-    this.#resolveReaders(null);
+    this.#queue.clear();
 
     socket.off('data', this.#onData);
     socket.off('end', this.#onEnd);
@@ -135,36 +119,6 @@ export class NodeSocket implements SocketLike {
     let discarded: unknown = socket.read();
     while (discarded !== null) discarded = socket.read();
     return socket;
-  }
-
-  #receive(chunk: Buffer): void {
-    if (this.#closed) return;
-    const reader = this.#readers.shift();
-    if (reader) {
-      reader.resolve(chunk);
-      return;
-    }
-
-    this.#queue.push(chunk);
-    this.#queuedBytes += chunk.length;
-    if (this.#queuedBytes >= MAX_QUEUED_BYTES) this.#socket.pause();
-  }
-
-  #finish(): void {
-    this.#ended = true;
-    this.#resolveReaders(null);
-  }
-
-  #fail(error: Error): void {
-    if (this.#closed) return;
-    this.#error ??= error;
-    const readers = this.#readers.splice(0);
-    for (const reader of readers) reader.reject(error);
-  }
-
-  #resolveReaders(value: null): void {
-    const readers = this.#readers.splice(0);
-    for (const reader of readers) reader.resolve(value);
   }
 }
 
