@@ -1,11 +1,3 @@
-/**
- * Caller input that could inject commands, end the data early or break the wire format must
- * be rejected before anything reaches the server: the server sees no connection, or nothing
- * beyond EHLO and QUIT. Message bodies that look like SMTP smuggling (a would-be end of
- * data in the middle) must arrive as one message with every byte after the fake end.
- */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   createTransporter,
@@ -17,6 +9,7 @@ import {
 } from '@mailwire/node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSmtpServer, type TestSmtpServer } from '../support/smtp-server.js';
+import { testDirectory } from '../support/temporary.js';
 import { type RawServer, type SmtpScript, serveSmtp, startRawServer } from './raw-server.js';
 
 const FROM = 'sender@mw.test';
@@ -359,7 +352,7 @@ describe('transporter options', () => {
     ['maxFiles', '3', /files/],
     ['maxFiles', 1.5, /files/],
   ] as const)('rejects log rotation %s %s naming the unit', (name, value, unit) => {
-    const path = join(mkdtempSync(join(tmpdir(), 'mailwire-input-')), 'never-written.log');
+    const path = join(testDirectory('mailwire-input-'), 'never-written.log');
     const open = () => openLogFile(path, 'text', { [name]: value });
     expect(open).toThrow(new RegExp(`^Invalid ${name} for log file `));
     expect(open).toThrow(unit);

@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTransporter, isSmtpError, MemorySink } from '@mailwire/node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testCertificates } from '../support/certs.js';
 import { rejectionOf } from '../support/rejection.js';
 import { startSilentServer, startSmtpServer, type TestSmtpServer } from '../support/smtp-server.js';
+import { testDirectory } from '../support/temporary.js';
 
 const USER = 'demo@example.test';
 const PASSWORD = 'demo-Passw0rd';
@@ -189,7 +189,7 @@ describe('Node transporter against smtp-server', () => {
 
   it('writes a 0600 log file with the password masked', async () => {
     const smtp = await server();
-    const logFile = join(mkdtempSync(join(tmpdir(), 'mailwire-')), 'smtp.log');
+    const logFile = join(testDirectory('mailwire-'), 'smtp.log');
     const transporter = createTransporter({
       host: '127.0.0.1',
       port: smtp.port,

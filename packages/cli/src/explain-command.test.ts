@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { testDirectory } from '../../../test/support/temporary.js';
 import { FIXTURES, runCli } from './cli.test-helpers.js';
 
 interface Expected {
@@ -246,7 +246,7 @@ describe('mailwire explain', () => {
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain('file not found');
 
-    const other = join(mkdtempSync(join(tmpdir(), 'mailwire-cli-explain-')), 'notes.txt');
+    const other = join(testDirectory('mailwire-cli-explain-'), 'notes.txt');
     writeFileSync(other, 'just some text\nwith no transcript in it\n');
     const empty = await runCli(['explain', other]);
     expect(empty.status).toBe(2);

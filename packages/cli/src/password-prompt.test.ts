@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { testCertificates } from '../../../test/support/certs.js';
 import { startSmtpServer, type TestSmtpServer } from '../../../test/support/smtp-server.js';
+import { fileDirectory } from '../../../test/support/temporary.js';
 import { CLI_PATH, waitForOutput } from './cli.test-helpers.js';
 
 /** util-linux `script`, which runs a command on a new pseudo-terminal. */
@@ -13,11 +13,10 @@ const SCRIPT = '/usr/bin/script';
 const USER = 'demo@example.test';
 const PASSWORD = 'demo-Passw0rd';
 
-let caFile: string;
+const caFile = join(fileDirectory('mailwire-cli-prompt-'), 'ca.pem');
 const servers: TestSmtpServer[] = [];
 
 beforeAll(() => {
-  caFile = join(mkdtempSync(join(tmpdir(), 'mailwire-cli-prompt-')), 'ca.pem');
   writeFileSync(caFile, testCertificates().caPem);
 });
 

@@ -1,19 +1,18 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { testCertificates } from '../../../test/support/certs.js';
 import { smtpServerPerTest } from '../../../test/support/smtp-server.js';
+import { fileDirectory } from '../../../test/support/temporary.js';
 import { runCli } from './cli.test-helpers.js';
 
 const USER = 'demo@example.test';
 const PASSWORD = 'demo-Passw0rd';
 
-let caFile: string;
+const caFile = join(fileDirectory('mailwire-cli-probe-'), 'ca.pem');
 const server = smtpServerPerTest();
 
 beforeAll(() => {
-  caFile = join(mkdtempSync(join(tmpdir(), 'mailwire-cli-probe-')), 'ca.pem');
   writeFileSync(caFile, testCertificates().caPem);
 });
 

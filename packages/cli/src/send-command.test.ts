@@ -1,30 +1,26 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { testCertificates } from '../../../test/support/certs.js';
 import { startSmtpServer, type TestSmtpServer } from '../../../test/support/smtp-server.js';
+import { fileDirectory } from '../../../test/support/temporary.js';
 import { runCli } from './cli.test-helpers.js';
 
 const USER = 'demo@example.test';
 const PASSWORD = 'demo-Passw0rd';
 const WRONG_PASSWORD = 'Wr0ng-Secret-77';
 
-let directory: string;
-let caFile: string;
+const directory = fileDirectory('mailwire-cli-send-');
+const caFile = join(directory, 'ca.pem');
 const servers: TestSmtpServer[] = [];
 
 beforeAll(() => {
-  directory = mkdtempSync(join(tmpdir(), 'mailwire-cli-send-'));
-  caFile = join(directory, 'ca.pem');
   writeFileSync(caFile, testCertificates().caPem);
 });
 
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => server.close()));
 });
-
-afterAll(() => undefined);
 
 async function server(
   options: Parameters<typeof startSmtpServer>[0] = {},
