@@ -38,9 +38,10 @@ const SMALL_SIZE = 2048;
 /**
  * Untimed message each large-message run sends first on the same connection or transporter;
  * the full run repeats every large case with each size. After 4 MiB a process has compiled
- * its code once, as one that sends a single message would. Node's JIT keeps recompiling the
- * encoding loop for the first 200 MiB or so (seen with `--trace-deopt`), so only the 256 MiB
- * warm-up measures the steady state of a process that keeps sending.
+ * its code once, as one that sends a single message would. The first large send of a process
+ * costs more CPU than later ones while V8 goes on optimising the code
+ * (`node bench/probes/send-in-process.mjs 64 5 0` shows it), so only the 256 MiB warm-up
+ * measures the steady state.
  */
 const LARGE_WARMUPS = quick ? [4 * MiB] : [4 * MiB, 256 * MiB];
 /** Wait before the one retry of a client run that failed. */
