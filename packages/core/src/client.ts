@@ -228,9 +228,7 @@ export class SmtpClient {
       this.encoder.rewind();
     }
     const encoded = this.encoder.encode(chunk);
-    if (this.encoder.maxLineLength > maxLineLength || this.encoder.openLineLength > maxLineLength) {
-      return this.encoder.longestLine();
-    }
+    if (this.encoder.longestLineLength > maxLineLength) return this.encoder.longestLine();
     if (this.logBody !== 'none') {
       this.bodyLogger ??= new BodyLogger(this.recorder, this.logBody);
       this.bodyLogger.write(chunk);

@@ -219,6 +219,11 @@ export class DataEncoder {
     return this.lineLength;
   }
 
+  /** Octets of the longest line so far, the open line included, before stuffing. */
+  get longestLineLength(): number {
+    return Math.max(this.lineLength, this.maxLineLength);
+  }
+
   /** Return the maximum line length so far, the open line included, and that line's number. */
   longestLine(): { length: number; line: number } {
     if (this.lineLength > this.maxLineLength) {

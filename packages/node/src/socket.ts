@@ -52,17 +52,13 @@ export class NodeSocket implements SocketLike {
       return Promise.reject(closedError());
     }
 
-    let settle: ((error?: Error | null) => void) | null = null;
-    let early: { error: Error | null } | null = null;
-    this.#socket.write(bytes, (error) => {
-      if (settle) settle(error);
-      else early = { error: error ?? null };
-    });
+    let settle: ((error?: Error | null) => void) | undefined;
+    // Node runs a write callback later, never during `write()` itself.
+    this.#socket.write(bytes, (error) => settle?.(error));
     // Nothing left in Node's buffer: the bytes went to the kernel during the call.
-    if (this.#socket.writableLength === 0 && early === null) return Promise.resolve();
+    if (this.#socket.writableLength === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
       settle = (error) => (error ? reject(error) : resolve());
-      if (early) settle(early.error);
     });
   }
 

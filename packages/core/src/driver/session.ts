@@ -320,9 +320,18 @@ export class Session {
   nextEvent(phase: SmtpPhase, timeoutMs: number): Promise<SmtpEvent> {
     const event = this.client.nextEvent();
     if (event === null) return this.readEvent(phase, timeoutMs);
+    try {
+      return Promise.resolve(this.deliver(event, phase));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Write out the transcript entries and return `event`; a closed connection throws. */
+  private deliver(event: SmtpEvent, phase: SmtpPhase): SmtpEvent {
     this.emit();
-    if (event.type === 'closed') return Promise.reject(this.closedError(phase));
-    return Promise.resolve(event);
+    if (event.type === 'closed') throw this.closedError(phase);
+    return event;
   }
 
   private async readEvent(phase: SmtpPhase, timeoutMs: number): Promise<SmtpEvent> {
@@ -348,11 +357,7 @@ export class Session {
         this.receive(chunk, phase);
       }
       const event = this.client.nextEvent();
-      if (event) {
-        this.emit();
-        if (event.type === 'closed') throw this.closedError(phase);
-        return event;
-      }
+      if (event) return this.deliver(event, phase);
     }
   }
 

@@ -2,9 +2,21 @@
  * Checks on a raw message given as a stream, which cannot be inspected before MAIL. Each
  * chunk is checked before it is sent, so an invalid chunk never reaches the server. The
  * driver then closes the connection without the end of data, and the server discards it.
- * Line lengths are checked by `SmtpClient.sendBody`, which measures them while encoding.
+ * Line lengths are checked against the encoder's own counts, in `SmtpClient.sendBody` and in
+ * the BDAT path, so the message is scanned once.
  */
 import { MAX_MESSAGE_LINE_OCTETS } from '../limits.js';
+
+/**
+ * An error of the message source, raised while its chunks are read, kept apart from errors
+ * of the connection: `original` is what the source threw, or the `SmtpUsageError` for a chunk
+ * that is neither text nor bytes.
+ */
+export class SourceError extends Error {
+  constructor(readonly original: unknown) {
+    super('The message source failed');
+  }
+}
 
 /** Return why a chunk with 8-bit octets may not be sent, or null when it has none. */
 export function eightBitProblem(chunk: Uint8Array): string | null {

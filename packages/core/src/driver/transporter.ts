@@ -34,6 +34,7 @@ import type {
 } from './options.js';
 import { ConnectionPool } from './pool.js';
 import { Session, type SessionSettings } from './session.js';
+import { SourceError } from './stream-check.js';
 import { checkLineLength, type PreparedMessage, sendTransaction } from './transaction.js';
 import { validateOptions } from './validate-options.js';
 
@@ -371,21 +372,28 @@ function prepared(
   };
 }
 
-/** The chunks of a raw message as bytes; a chunk of any other type stops the message. */
+/**
+ * The chunks of a raw message as bytes. Whatever the source throws, and a chunk of any other
+ * type, ends the message with a `SourceError`. Leaving the loop early returns the source.
+ */
 async function* toByteChunks(
   raw: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
 ): AsyncIterable<Uint8Array> {
   let index = 0;
-  for await (const chunk of raw as AsyncIterable<unknown>) {
-    if (typeof chunk === 'string') yield utf8Bytes(chunk);
-    else if (chunk instanceof Uint8Array) yield chunk;
-    else {
-      throw new SmtpUsageError(
-        `Invalid message.raw: chunk ${index} is ${describeValue(chunk)}; expected a string or ` +
-          'a Uint8Array',
-      );
+  try {
+    for await (const chunk of raw as AsyncIterable<unknown>) {
+      if (typeof chunk === 'string') yield utf8Bytes(chunk);
+      else if (chunk instanceof Uint8Array) yield chunk;
+      else {
+        throw new SmtpUsageError(
+          `Invalid message.raw: chunk ${index} is ${describeValue(chunk)}; expected a string ` +
+            'or a Uint8Array',
+        );
+      }
+      index += 1;
     }
-    index += 1;
+  } catch (error) {
+    throw new SourceError(error);
   }
 }
 
